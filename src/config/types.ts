@@ -1,0 +1,47 @@
+/** The validated, frozen agent configuration (DESIGN.md §6). Defaults already applied. */
+
+export interface Pkcs11Config {
+  library: string;
+  tokenLabel?: string;
+  slotId?: number;
+  keyLabel: string;
+  pinFile?: string;
+  pinEnv?: string;
+}
+
+export interface AgentConfig {
+  thingName: string;
+  mqtt: {
+    endpoint: string;
+    port: number;
+    clientId: string;
+    protocolVersion: 4 | 5;
+    alpn: boolean;
+    keepAliveSeconds: number;
+    transport: 'mqtt' | 'aws-crt';
+  };
+  tls: { certificateFile: string; privateKeyFile?: string; rootCaFile: string };
+  pkcs11?: Pkcs11Config;
+  jobs: {
+    namespaces: string[];
+    defaultNamespace: boolean;
+    dataPlaneEndpoint?: string;
+    /** Namespaces worked over MQTT instead of the HTTPS data plane. */
+    mqttNamespaces: string[];
+    concurrency: number;
+    safetyPollSeconds: number;
+    requestTimeoutSeconds: number;
+    drainGraceSeconds: number;
+    outboxLimit: number;
+    progressIntervalSeconds: number;
+  };
+  handlers: {
+    directories: string[];
+    scriptDirectories: string[];
+    defaultTimeoutSeconds: number;
+    allowShell: boolean;
+    options: Record<string, Record<string, unknown>>;
+  };
+  stateDirectory: string;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+}
