@@ -1,0 +1,105 @@
+/**
+ * The contract between the pure Jobs state machine (`service.ts`) and its fronts (MQTT broker /
+ * external broker, HTTPS data plane, HTTP control plane). The service is synchronous: every call
+ * returns its result and pushes any MQTT messages it causes into the `publish` sink immediately.
+ */
+import type { Clock } from '../lib/clock';
+
+/** The spec's §10 open questions, as switches. Defaults are the spec's recommendations. */
+export interface SimOptions {
+  /** §10.1 HTTPS ThrottlingException status. */
+  throttlingStatus: 429 | 400;
+  /** §10.2 code for updating a terminal execution. */
+  terminalUpdateCode: 'InvalidStateTransition' | 'TerminalStateReached';
+  /** §10.3 DescribeJobExecution of a terminal execution: return it, or reject TerminalStateReached (410 on HTTPS). */
+  describeTerminal: 'return' | 'TerminalStateReached';
+  /** §10.4 IN_PROGRESS → REJECTED. */
+  allowRejectFromInProgress: boolean;
+  /** §10.5 QUEUED → SUCCEEDED/FAILED directly. */
+  allowTerminalFromQueued: boolean;
+  /** §10.8 statusDetails on update: replace (default) or merge. */
+  statusDetailsMode: 'replace' | 'merge';
+  /** §10.8 max statusDetails entries. */
+  maxStatusDetailsEntries: number;
+  /** §10.9 include thingName in MQTT execution objects. */
+  mqttThingName: boolean;
+  /** §10.13 cap on executions in GetPendingJobExecutions and notify (IN_PROGRESS first). */
+  maxPendingListed: number;
+  /** §10.13 unknown thing on GetPending: empty lists (default) or ResourceNotFound. */
+  unknownThingGetPending: 'empty' | 'ResourceNotFound';
+  /** §10.14 zero-length payload: treat as `{}` (default) or InvalidJson. */
+  emptyPayload: 'object' | 'InvalidJson';
+  /** §10.15 versionNumber bump on service-side transitions (cancel, timeout, removal). */
+  bumpVersionOnServiceTransition: boolean;
+  /** §10.17 apply stepTimeoutInMinutes on start-next of an already IN_PROGRESS execution. */
+  stepTimeoutOnRestart: boolean;
+  /** §10.12 / DESIGN §3: which namespaced notify topic form(s) to emit. */
+  namespaceNotifyForm: 'short' | 'doc' | 'both';
+  /** §8.10 a client publishing to a response/notify topic: ignore (default) or reject/disconnect (front decides). */
+  servicePublishPolicy: 'ignore' | 'disconnect';
+  /** §1.2 embedded broker: deliver responses only to the requester (true) or via normal subscriptions. */
+  responsesToRequesterOnly: boolean;
+  /** §8.1 check order for a duplicate terminal update with expectedVersion: version first (MiniStack) or terminal first. */
+  duplicateTerminalCheck: 'version-first' | 'terminal-first';
+  /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
+  presignPlaceholders: boolean;
+}
+
+/** Fault injection, per thing, switchable at run time (`*` = every thing). */
+export interface Faults {
+  /** Probability 0..1 that a request is answered RequestThrottled / ThrottlingException. */
+  throttle?: number;
+  /** Probability 0..1 of InternalError / ServiceUnavailableException. */
+  internalError?: number;
+  /** Delay before a response is sent (front applies it), ms. */
+  responseDelayMs?: number;
+  /** Probability 0..1 that a response is dropped (front applies it). */
+  dropResponse?: number;
+  /** After every update of the head, publish a duplicate notify-next naming the current head (rustot#95). */
+  duplicateNotifyNext?: boolean;
+  /** `$next` reads (describe/start-next) see no newly queued execution for this long, ms (spec §1.6). */
+  eventualConsistencyMs?: number;
+}
+
+export interface Publication {
+  topic: string;
+  /** JSON-serialisable payload. */
+  payload: unknown;
+  /** Deliver only to this MQTT client id (a response), or to every subscriber when absent (a notification). */
+  to?: string;
+  /** Which thing this message concerns (fronts apply per-thing faults). */
+  thing: string;
+  kind: 'response' | 'notification';
+}
+
+/** An error in the AWS restJson1 sense: `name` is the x-amzn-ErrorType. */
+export interface ServiceError {
+  name: string;
+  status: number;
+  message: string;
+  executionState?: unknown;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ServiceError };
+
+export interface CreateJobInput {
+  jobId: string;
+  /** Thing ARNs (`arn:aws:iot:region:acct:thing/NAME`) or bare thing names. */
+  targets: string[];
+  /** The job document as JSON text. */
+  document: string;
+  description?: string;
+  namespaceId?: string;
+  targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
+  timeoutConfig?: { inProgressTimeoutInMinutes?: number };
+}
+
+export interface ServiceInit {
+  clock: Clock;
+  options?: Partial<SimOptions>;
+  publish: (p: Publication) => void;
+  /** Random source for fault injection (seeded in tests). */
+  random?: () => number;
+  region?: string;
+  accountId?: string;
+}

@@ -1,0 +1,47 @@
+/** What the agent asks of durable storage (journal + status outbox). Implementations are crash-safe. */
+
+export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'REJECTED';
+
+/** Identity of one execution: namespace ('' = default), jobId, executionNumber. */
+export interface ExecRef {
+  namespace: string;
+  jobId: string;
+  executionNumber: number;
+}
+
+export interface JournalEntry extends ExecRef {
+  handler: string;
+  /** started: handler began; finished: outcome produced (queued in outbox); reported: cloud accepted it. */
+  state: 'started' | 'finished' | 'reported';
+  startedAt: number;
+  finishedAt?: number;
+  outcome?: { status: FinalStatus; details?: Record<string, string> };
+  /** Durable handler state (`ctx.saveState`), for resume. */
+  handlerState?: Record<string, unknown>;
+  /** versionNumber after our IN_PROGRESS update, for expectedVersion chaining. */
+  versionNumber?: number;
+}
+
+export interface OutboxItem extends ExecRef {
+  /** Monotonic id, assigned by the outbox. */
+  seq: number;
+  status: FinalStatus | 'IN_PROGRESS';
+  statusDetails?: Record<string, string>;
+  expectedVersion?: number;
+  enqueuedAt: number;
+}
+
+export interface StateStore {
+  get(ref: ExecRef): JournalEntry | undefined;
+  entries(): JournalEntry[];
+  markStarted(entry: Omit<JournalEntry, 'state'>): Promise<void>;
+  saveHandlerState(ref: ExecRef, state: Record<string, unknown>): Promise<void>;
+  /** Records the outcome and enqueues its terminal update in one durable write. */
+  markFinished(ref: ExecRef, outcome: NonNullable<JournalEntry['outcome']>, update: Omit<OutboxItem, 'seq' | 'enqueuedAt' | keyof ExecRef>): Promise<OutboxItem>;
+  markReported(ref: ExecRef): Promise<void>;
+  /** Outbox items in order. */
+  pending(): OutboxItem[];
+  ack(seq: number): Promise<void>;
+  readonly outboxFull: boolean;
+  close(): Promise<void>;
+}
