@@ -85,3 +85,55 @@ export function isServiceOnlyTopic(topic: string): boolean {
 export function hasWildcard(topic: string): boolean {
   return topic.includes('+') || topic.includes('#');
 }
+
+export type DeviceTopic =
+  | { kind: 'response'; result: ResponseKind; request: ParsedRequest }
+  | { kind: 'notify'; namespace?: string }
+  | { kind: 'notify-next'; namespace?: string };
+
+/**
+ * Classify a topic a device receives: a response to one of its requests, or a notification.
+ * Accepts both namespaced notify forms (spec §1.7 and the API reference's `{job}/notify-namespace-{ns}/`).
+ */
+export function parseDeviceTopic(topic: string): DeviceTopic | null {
+  const resp = /^(.*)\/(accepted|rejected)$/.exec(topic);
+  if (resp) {
+    const req = parseRequestTopic(resp[1] as string);
+    return req?.ok ? { kind: 'response', result: resp[2] as ResponseKind, request: req.request } : null;
+  }
+  const m = /^\$aws\/things\/[^/]+\/jobs\/(.*)$/.exec(topic);
+  if (!m) return null;
+  const rest = m[1] as string;
+  if (rest === 'notify') return { kind: 'notify' };
+  if (rest === 'notify-next') return { kind: 'notify-next' };
+  let r = new RegExp(`^notify-namespace-(${NS})$`).exec(rest) ?? new RegExp(`^${JOB}/notify-namespace-(${NS})/?$`).exec(rest);
+  if (r) return { kind: 'notify', namespace: r[1] as string };
+  r = new RegExp(`^notify-next-namespace-(${NS})$`).exec(rest);
+  if (r) return { kind: 'notify-next', namespace: r[1] as string };
+  return null;
+}
+
+/**
+ * Everything a device subscribes to before its first request (DESIGN §3): response wildcards per
+ * operation, notify, notify-next, and per namespace its notify forms and response topics.
+ */
+export function deviceSubscriptions(thing: string, namespaces: readonly string[] = [], withDefault = true): string[] {
+  const p = jobsPrefix(thing);
+  const out: string[] = [];
+  if (withDefault) {
+    out.push(`${p}/get/+`, `${p}/start-next/+`, `${p}/+/get/+`, `${p}/+/update/+`, `${p}/notify`, `${p}/notify-next`);
+  }
+  for (const ns of namespaces) {
+    out.push(
+      `${p}/+/namespace-${ns}/get/+`,
+      `${p}/+/namespace-${ns}/update/+`,
+      `${p}/notify-namespace-${ns}`,
+      `${p}/+/notify-namespace-${ns}/`,
+      `${p}/notify-next-namespace-${ns}`,
+    );
+  }
+  return out;
+}
+
+/** AWS IoT Core allows 50 subscriptions per connection and 8 filters per SUBSCRIBE (spec §7). */
+export const SUBSCRIPTION_LIMITS = { perConnection: 50, perSubscribe: 8 } as const;
