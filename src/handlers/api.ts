@@ -48,6 +48,8 @@ export interface RunProcessOptions {
   input?: string;
   /** Called with each chunk as it arrives (e.g. for progress parsing). */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Aborting it kills the process group (SIGTERM, grace, SIGKILL); pass `ctx.signal`. */
+  signal?: AbortSignal;
 }
 
 export interface ProcessResult {
