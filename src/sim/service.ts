@@ -1,0 +1,191 @@
+/**
+ * The local AWS IoT Jobs service as a pure, synchronous state machine (spec §1–§5). Fronts (MQTT
+ * broker hook, HTTPS data plane, HTTP control plane) call in; every MQTT message a call causes is
+ * pushed into `init.publish` before the call returns — the response first, then notifications.
+ * Time comes only from `init.clock`; randomness (fault injection) only from `init.random`.
+ */
+import { AgentError } from '../lib/errors';
+import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../jobs/types';
+import type { CreateJobInput, Faults, Publication, Result, ServiceInit, SimOptions } from './types';
+import { cancelJobExecution, describeExecutionControl, listForJob, listForThing } from './state/executions';
+import type { CancelExecutionOpts, ListQuery } from './state/executions';
+import { httpDescribe, httpGetPending, httpStartNext, httpUpdate } from './state/http';
+import { cancelJob, createJob, deleteJob, describeJob } from './state/jobs';
+import type { CancelJobOpts, Names } from './state/jobs';
+import { deadlineOf } from './state/model';
+import type { ExecRecord, HistoryEntry } from './state/model';
+import { handleMqtt } from './state/mqtt';
+import type { FrontDeps } from './state/mqtt';
+import { DEFAULT_SIM_OPTIONS } from './state/options';
+import type { DevErr } from './state/options';
+import { validThing } from './state/validate';
+import { World } from './state/world';
+
+export { DEFAULT_SIM_OPTIONS };
+export type { HistoryEntry };
+
+type JobRef = { jobArn: string; jobId: string; description?: string };
+type ListResult = Result<{ executionSummaries: unknown[]; nextToken?: string }>;
+
+export class JobsService {
+  readonly options: SimOptions;
+  private readonly world: World;
+  private readonly names: Names;
+  private readonly faults = new Map<string, Faults>();
+  private readonly publish: (p: Publication) => void;
+  private readonly random: () => number;
+  private readonly deps: FrontDeps;
+
+  constructor(init: ServiceInit) {
+    this.options = Object.freeze({ ...DEFAULT_SIM_OPTIONS, ...(init.options ?? {}) });
+    this.world = new World(this.options, init.clock);
+    this.names = { region: init.region ?? 'us-east-1', accountId: init.accountId ?? '123456789012' };
+    this.publish = init.publish;
+    this.random = init.random ?? Math.random;
+    this.deps = {
+      world: this.world,
+      publish: this.publish,
+      roll: (thing) => this.roll(thing),
+      consistencyMs: (thing) => this.faultsFor(thing).eventualConsistencyMs,
+      duplicateNotifyNext: (thing) => this.faultsFor(thing).duplicateNotifyNext === true,
+    };
+  }
+
+  // ---- things
+
+  createThing(name: string): void {
+    if (typeof name !== 'string' || !validThing(name)) throw new AgentError('InvalidThingName', `invalid thing name: ${String(name)}`);
+    this.world.ensureThing(name);
+  }
+
+  hasThing(name: string): boolean {
+    return this.world.things.has(name);
+  }
+
+  listThings(): string[] {
+    return [...this.world.things.keys()];
+  }
+
+  // ---- faults
+
+  setFaults(thing: string, faults: Faults): void {
+    this.faults.set(thing, { ...faults });
+  }
+
+  faultsFor(thing: string): Faults {
+    return { ...(this.faults.get('*') ?? {}), ...(this.faults.get(thing) ?? {}) };
+  }
+
+  /** Throttling wins over internal errors; the random source is consulted only when a fault is armed. */
+  private roll(thing: string): DevErr | undefined {
+    const f = this.faultsFor(thing);
+    if ((f.throttle ?? 0) > 0 && this.random() < (f.throttle ?? 0)) return { code: 'RequestThrottled', message: 'Rate exceeded' };
+    if ((f.internalError ?? 0) > 0 && this.random() < (f.internalError ?? 0))
+      return { code: 'InternalError', message: 'Internal service error' };
+    return undefined;
+  }
+
+  private flush(): void {
+    for (const p of this.world.drain()) this.publish(p);
+  }
+
+  private flushed<T>(r: T): T {
+    this.flush();
+    return r;
+  }
+
+  // ---- MQTT device plane
+
+  handleMqtt(clientId: string, topic: string, payload: Buffer): void {
+    handleMqtt(this.deps, clientId, topic, payload);
+  }
+
+  // ---- HTTPS data plane
+
+  private get httpDeps(): FrontDeps & { flush: () => void } {
+    return { ...this.deps, flush: () => this.flush() };
+  }
+
+  httpGetPending(
+    thing: string,
+    namespaceId?: string,
+  ): Result<{ inProgressJobs: JobExecutionSummary[]; queuedJobs: JobExecutionSummary[] }> {
+    return httpGetPending(this.httpDeps, thing, namespaceId);
+  }
+
+  httpDescribe(thing: string, jobId: string, q: { includeJobDocument?: boolean; executionNumber?: number }): Result<{ execution?: JobExecution }> {
+    return httpDescribe(this.httpDeps, thing, jobId, q);
+  }
+
+  httpStartNext(thing: string, body: unknown): Result<{ execution?: JobExecution }> {
+    return httpStartNext(this.httpDeps, thing, body);
+  }
+
+  httpUpdate(thing: string, jobId: string, body: unknown): Result<{ executionState?: JobExecutionState; jobDocument?: string }> {
+    return httpUpdate(this.httpDeps, thing, jobId, body);
+  }
+
+  // ---- control plane
+
+  createJob(input: CreateJobInput): Result<JobRef> {
+    return this.flushed(createJob(this.world, this.names, input));
+  }
+
+  cancelJob(jobId: string, o: CancelJobOpts): Result<JobRef> {
+    return this.flushed(cancelJob(this.world, jobId, o));
+  }
+
+  deleteJob(jobId: string, o: { force?: boolean }): Result<void> {
+    return this.flushed(deleteJob(this.world, jobId, o));
+  }
+
+  describeJob(jobId: string): Result<{ job: Record<string, unknown> }> {
+    return describeJob(this.world, jobId);
+  }
+
+  cancelJobExecution(jobId: string, thing: string, o: CancelExecutionOpts): Result<void> {
+    return this.flushed(cancelJobExecution(this.world, jobId, thing, o));
+  }
+
+  describeJobExecutionControl(jobId: string, thing: string, executionNumber?: number): Result<{ execution: Record<string, unknown> }> {
+    return describeExecutionControl(this.world, this.names, jobId, thing, executionNumber);
+  }
+
+  listJobExecutionsForThing(thing: string, q: ListQuery & { namespaceId?: string }): ListResult {
+    return listForThing(this.world, thing, q);
+  }
+
+  listJobExecutionsForJob(jobId: string, q: ListQuery): ListResult {
+    return listForJob(this.world, this.names, jobId, q);
+  }
+
+  // ---- timers
+
+  /** Apply every step / in-progress timer due now (spec §4.5): TIMED_OUT + notifications. */
+  tick(): void {
+    const now = this.world.now();
+    const due: ExecRecord[] = [];
+    for (const rec of this.world.timed) {
+      const d = deadlineOf(rec);
+      if (d !== undefined && d <= now) due.push(rec);
+    }
+    due.sort((a, b) => (deadlineOf(a) ?? 0) - (deadlineOf(b) ?? 0) || a.seq - b.seq);
+    for (const rec of due) {
+      this.world.transition(rec, 'TIMED_OUT', { by: 'service', bumpVersion: this.options.bumpVersionOnServiceTransition });
+    }
+    this.flush();
+  }
+
+  nextTimerAt(): number | undefined {
+    let next: number | undefined;
+    for (const rec of this.world.timed) {
+      const d = deadlineOf(rec);
+      if (d !== undefined && (next === undefined || d < next)) next = d;
+    }
+    return next;
+  }
+
+  history(): ReadonlyArray<HistoryEntry> {
+    return this.world.history;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Defaults for the spec's open questions (§10) and the device-plane error vocabulary shared by the
+ * MQTT and HTTPS paths, with its one mapping to restJson1 exceptions (spec §3.3).
+ */
+import type { JobExecutionState, RejectCode } from '../../jobs/types';
+import type { ServiceError, SimOptions } from '../types';
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
+  throttlingStatus: 429,
+  terminalUpdateCode: 'InvalidStateTransition',
+  describeTerminal: 'return',
+  allowRejectFromInProgress: false,
+  allowTerminalFromQueued: true,
+  statusDetailsMode: 'replace',
+  maxStatusDetailsEntries: 10,
+  mqttThingName: false,
+  maxPendingListed: 10,
+  unknownThingGetPending: 'empty',
+  emptyPayload: 'object',
+  bumpVersionOnServiceTransition: true,
+  stepTimeoutOnRestart: false,
+  namespaceNotifyForm: 'short',
+  servicePublishPolicy: 'ignore',
+  responsesToRequesterOnly: true,
+  duplicateTerminalCheck: 'version-first',
+  presignPlaceholders: true,
+} satisfies SimOptions);
+
+/** A device-plane refusal, transport-neutral; MQTT sends it as is, HTTPS maps it. */
+export interface DevErr {
+  code: RejectCode;
+  message: string;
+  executionState?: JobExecutionState;
+}
+
+export type DevResult<T> = { ok: true; value: T } | { ok: false; err: DevErr };
+
+export function ok<T>(value: T): { ok: true; value: T } {
+  return { ok: true, value };
+}
+
+export function fail(code: RejectCode, message: string, executionState?: JobExecutionState): { ok: false; err: DevErr } {
+  const err: DevErr = { code, message };
+  if (executionState !== undefined) err.executionState = executionState;
+  return { ok: false, err };
+}
+
+export function serviceError(name: string, status: number, message: string, executionState?: unknown): ServiceError {
+  const e: ServiceError = { name, status, message };
+  if (executionState !== undefined) e.executionState = executionState;
+  return e;
+}
+
+/** MQTT reject code → HTTPS exception (spec §3.3; VersionMismatch per MiniStack, §10.7). */
+export function toHttpError(err: DevErr, opts: SimOptions): ServiceError {
+  const map = (): [string, number] => {
+    switch (err.code) {
+      case 'InvalidJson':
+      case 'InvalidRequest':
+      case 'InvalidTopic':
+        return ['InvalidRequestException', 400];
+      case 'ResourceNotFound':
+        return ['ResourceNotFoundException', 404];
+      case 'InvalidStateTransition':
+      case 'VersionMismatch':
+        return ['InvalidStateTransitionException', 409];
+      case 'TerminalStateReached':
+        return ['TerminalStateException', 410];
+      case 'RequestThrottled':
+        return ['ThrottlingException', opts.throttlingStatus];
+      case 'InternalError':
+        return ['ServiceUnavailableException', 503];
+    }
+  };
+  const [name, status] = map();
+  return serviceError(name, status, err.message, err.executionState);
+}
