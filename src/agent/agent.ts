@@ -1,0 +1,317 @@
+/**
+ * The agent's lifecycle (starting → running → draining → stopped) and the loop around executions:
+ * connect, subscribe before any request, reconcile on start / reconnect / notify / safety poll,
+ * dispatch in order through p-queue, abort what leaves the pending set, drain on stop.
+ */
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import type { ProcessRunner } from '../handlers/api';
+import type { JobsApi } from '../jobs/api';
+import type { MqttJobsClient } from '../jobs/mqtt-client';
+import { isTerminal } from '../jobs/types';
+import type { AgentConfig } from '../config/types';
+import { Backoff, sleep } from '../lib/backoff';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { StateStore } from '../store/types';
+import type { Transport } from '../transport/types';
+import { Coalescer } from './coalesce';
+import { Execution } from './execution';
+import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
+import { compareExecutions } from './order';
+import { OutboxSender } from './outbox';
+import { planReconcile, refKey } from './reconcile';
+import { recoveryPlan } from './recovery';
+import type { HandlerRegistry } from './registry';
+
+export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
+
+export interface Notifier {
+  ready(): void;
+  stopping(): void;
+  status(text: string): void;
+  watchdog(): void;
+  readonly watchdogIntervalMs?: number | undefined;
+}
+
+export interface AgentDeps {
+  config: AgentConfig;
+  log: Logger;
+  transport: Transport;
+  mqttJobs: MqttJobsClient;
+  httpsJobs?: JobsApi;
+  store: StateStore;
+  registry: HandlerRegistry;
+  exec: ProcessRunner;
+  notifier?: Notifier;
+}
+
+export class Agent extends EventEmitter {
+  private stateValue: AgentState = 'idle';
+  private readonly ready = new Map<string, Candidate>();
+  private readonly running = new Map<string, Execution>();
+  private readonly done = new Set<string>();
+  private readonly truncated = new Set<string>();
+  private readonly queue: PQueue;
+  private readonly outbox: OutboxSender;
+  private readonly reconciler: Coalescer<string>;
+  private readonly confirming = new Set<string>();
+  private readonly stopCtl = new AbortController();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly env: ExecutionEnv;
+  private firstFetch = new Set<string>();
+  private stopping: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly d: AgentDeps) {
+    super();
+    this.log = d.log;
+    const cfg = d.config;
+    this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
+    this.outbox = new OutboxSender({
+      store: d.store,
+      apiFor: (ns) => this.apiFor(ns),
+      log: d.log,
+      isOnline: () => d.transport.connected || (d.httpsJobs !== undefined && this.namespaces().some((n) => n !== '' && this.apiFor(n) === d.httpsJobs)),
+      timeoutMs: cfg.jobs.requestTimeoutSeconds * 1000,
+      onReported: (item, how) => this.emit('reported', { ref: item, status: item.status, how }),
+    });
+    this.reconciler = new Coalescer((ns) => this.reconcile(ns), (ns, err) => this.log.warn({ namespace: ns || undefined, err: errorMessage(err) }, 'could not fetch pending jobs; will retry on the next trigger'));
+    this.env = {
+      thingName: cfg.thingName,
+      apiFor: (ns) => this.apiFor(ns),
+      store: d.store,
+      registry: d.registry,
+      exec: d.exec,
+      log: d.log,
+      workRoot: join(cfg.stateDirectory, 'work'),
+      requestTimeoutMs: cfg.jobs.requestTimeoutSeconds * 1000,
+      progressIntervalMs: cfg.jobs.progressIntervalSeconds * 1000,
+      defaultTimeoutSeconds: cfg.handlers.defaultTimeoutSeconds,
+      handlerOptions: cfg.handlers.options,
+      kickOutbox: () => this.outbox.kick(),
+      emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
+    };
+  }
+
+  get state(): AgentState {
+    return this.stateValue;
+  }
+
+  /** Namespaces worked: '' is the default one. */
+  namespaces(): string[] {
+    const j = this.d.config.jobs;
+    return [...(j.defaultNamespace ? [''] : []), ...j.namespaces];
+  }
+
+  apiFor(ns: string): JobsApi {
+    if (ns === '' || this.d.config.jobs.mqttNamespaces.includes(ns) || !this.d.httpsJobs) return this.d.mqttJobs;
+    return this.d.httpsJobs;
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue !== 'idle') return;
+    this.setState('starting');
+    const plan = recoveryPlan(this.d.store.entries(), this.d.registry);
+    for (const f of plan.fail) {
+      this.log.warn({ jobId: f.jobId, executionNumber: f.executionNumber, handler: f.handler }, 'execution was interrupted by a restart; reporting FAILED (restart policy "fail")');
+      await this.d.store.markFinished(f, { status: 'FAILED', details: { reason: 'interrupted' } }, { status: 'FAILED', statusDetails: { reason: 'interrupted' } });
+      this.done.add(refKey(f));
+    }
+    for (const c of plan.resume) this.enqueue(c);
+    this.d.mqttJobs.onNotify((_m, ns) => this.trigger(ns ?? ''));
+    this.d.mqttJobs.onNotifyNext((m, ns) => this.onNotifyNext(ns ?? '', m.execution?.jobId));
+    this.d.transport.on('connect', () => void this.onConnect());
+    this.d.transport.on('disconnect', (err?: Error) => {
+      this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
+      this.d.notifier?.status('reconnecting');
+    });
+    this.firstFetch = new Set(this.namespaces());
+    this.setState('running');
+    this.d.notifier?.ready();
+    this.d.notifier?.status('connecting');
+    this.startTimers();
+    void this.connectLoop();
+    // HTTPS namespaces do not need the broker: fetch them right away.
+    for (const ns of this.namespaces()) if (this.apiFor(ns) !== this.d.mqttJobs) this.trigger(ns);
+    this.outbox.kick();
+  }
+
+  /** Idempotent: stop taking jobs, give running ones the grace period, abort per policy, flush. */
+  stop(opts: { graceMs?: number; immediate?: boolean } = {}): Promise<void> {
+    this.stopping ??= this.doStop(opts);
+    return this.stopping;
+  }
+
+  /** For tests and the demo: resolves when nothing is queued or running. */
+  async whenIdle(): Promise<void> {
+    await this.reconciler.idle();
+    await this.queue.onIdle();
+  }
+
+  get outboxSize(): number {
+    return this.outbox.size;
+  }
+
+  private setState(s: AgentState): void {
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+
+  private async connectLoop(): Promise<void> {
+    const backoff = new Backoff({ baseMs: 500, maxMs: 60_000 });
+    while (!this.stopCtl.signal.aborted) {
+      try {
+        await this.d.transport.connect();
+        return;
+      } catch (err) {
+        const delay = backoff.next();
+        this.log.error({ err: errorMessage(err), kind: (err as { kind?: string }).kind, retryInMs: delay }, 'could not connect to the broker');
+        await sleep(delay, this.stopCtl.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async onConnect(): Promise<void> {
+    if (this.stateValue !== 'running' && this.stateValue !== 'draining') return;
+    this.log.info('connected to the broker');
+    try {
+      await this.d.mqttJobs.subscribe();
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'could not subscribe to the jobs topics');
+      return;
+    }
+    this.d.notifier?.status(this.running.size ? `running job ${[...this.running.values()][0]?.c.jobId ?? ''}` : 'idle');
+    this.outbox.kick();
+    if (this.stateValue === 'running') for (const ns of this.namespaces()) this.trigger(ns);
+  }
+
+  private startTimers(): void {
+    const poll = setInterval(() => {
+      for (const ns of this.namespaces()) this.trigger(ns);
+    }, this.d.config.jobs.safetyPollSeconds * 1000);
+    poll.unref();
+    this.timers.push(poll);
+    const wd = this.d.notifier?.watchdogIntervalMs;
+    if (wd) {
+      const t = setInterval(() => this.d.notifier?.watchdog(), Math.max(100, Math.floor(wd / 2)));
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  private trigger(ns: string): void {
+    if (this.stateValue !== 'running' || !this.namespaces().includes(ns)) return;
+    if (this.apiFor(ns) === this.d.mqttJobs && !this.d.transport.connected) return; // reconnect will fetch
+    void this.reconciler.trigger(ns);
+  }
+
+  private async reconcile(ns: string): Promise<void> {
+    const list = await this.apiFor(ns).getPending({ ...(ns ? { namespace: ns } : {}), timeoutMs: this.env.requestTimeoutMs });
+    const startup = this.firstFetch.delete(ns);
+    const plan = planReconcile(
+      ns,
+      list,
+      { isRunning: (k) => this.running.has(k), isReady: (k) => this.ready.has(k), isDone: (k) => this.done.has(k), journal: (r) => this.d.store.get(r) },
+      [...this.ready.keys()],
+      [...this.running.keys()],
+      startup,
+    );
+    if (plan.truncated) this.truncated.add(ns);
+    else this.truncated.delete(ns);
+    for (const k of plan.dropReady) {
+      this.log.info({ jobId: this.ready.get(k)?.jobId }, 'queued job left the pending set before it started');
+      this.ready.delete(k);
+    }
+    for (const k of plan.confirmRunning) void this.confirm(k);
+    for (const c of plan.enqueue) this.enqueue(c);
+  }
+
+  private onNotifyNext(ns: string, headJobId: string | undefined): void {
+    // A hint only: confirm with the service before aborting (a stray or duplicate notify-next must never kill a healthy job).
+    for (const [k, e] of this.running) if (e.c.namespace === ns && e.c.jobId !== headJobId) void this.confirm(k);
+    this.trigger(ns);
+  }
+
+  private async confirm(key: string): Promise<void> {
+    const e = this.running.get(key);
+    if (!e || this.confirming.has(key)) return;
+    this.confirming.add(key);
+    try {
+      const r = await this.apiFor(e.c.namespace).describe(e.c.jobId, { executionNumber: e.c.executionNumber, includeJobDocument: false }, { ...(e.c.namespace ? { namespace: e.c.namespace } : {}), timeoutMs: this.env.requestTimeoutMs });
+      if (!r.execution) e.abort('canceled', 'execution no longer exists');
+      else if (isTerminal(r.execution.status)) e.abort('canceled', `service reports ${r.execution.status}`);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ResourceNotFound' || code === 'TerminalStateReached' || code === 'TerminalState') e.abort('canceled', String(code));
+      else this.log.debug({ err: errorMessage(err) }, 'could not confirm a running job; keeping it');
+    } finally {
+      this.confirming.delete(key);
+    }
+  }
+
+  private enqueue(c: Candidate): void {
+    const key = refKey(c);
+    if (this.ready.has(key) || this.running.has(key) || this.done.has(key)) return;
+    this.ready.set(key, c);
+    this.emit('queued', { ref: c });
+    // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
+    void this.queue.add(() => this.runNext());
+  }
+
+  private takeNext(): Candidate | undefined {
+    let best: Candidate | undefined;
+    for (const c of this.ready.values()) if (!best || compareExecutions(c, best) < 0) best = c;
+    if (best) this.ready.delete(refKey(best));
+    return best;
+  }
+
+  private async runNext(): Promise<void> {
+    if (this.stateValue !== 'running') return;
+    if (this.d.store.outboxFull) this.log.warn('status outbox is full: starting no new job until it drains');
+    while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
+    const c = this.takeNext();
+    if (!c) return;
+    const key = refKey(c);
+    const e = new Execution(c, this.env);
+    this.running.set(key, e);
+    this.d.notifier?.status(`running job ${c.jobId}`);
+    await e.done;
+    this.running.delete(key);
+    this.done.add(key);
+    if (this.running.size === 0) this.d.notifier?.status('idle');
+    if (this.truncated.has(c.namespace)) this.trigger(c.namespace);
+  }
+
+  private onExecutionEvent(e: ExecutionEvent): void {
+    this.emit('execution', e);
+  }
+
+  private async doStop(opts: { graceMs?: number; immediate?: boolean }): Promise<void> {
+    if (this.stateValue === 'idle' || this.stateValue === 'stopped') {
+      this.setState('stopped');
+      return;
+    }
+    this.setState('draining');
+    this.d.notifier?.stopping();
+    this.log.info({ running: this.running.size, queued: this.ready.size }, 'stopping: no new jobs');
+    this.ready.clear();
+    this.queue.clear();
+    for (const t of this.timers) clearInterval(t);
+    const grace = opts.immediate ? 0 : (opts.graceMs ?? this.d.config.jobs.drainGraceSeconds * 1000);
+    const all = Promise.allSettled([...this.running.values()].map((e) => e.done));
+    if (this.running.size > 0 && grace > 0) await Promise.race([all, sleep(grace).catch(() => undefined)]);
+    for (const e of this.running.values()) e.abort('shutdown', 'agent stopping');
+    await Promise.race([all, sleep(opts.immediate ? 1000 : 10_000).catch(() => undefined)]);
+    if (!opts.immediate) await this.outbox.flush(Math.min(10_000, this.env.requestTimeoutMs));
+    this.stopCtl.abort();
+    this.outbox.stop();
+    await this.reconciler.idle();
+    await this.d.mqttJobs.close();
+    await this.d.httpsJobs?.close();
+    await this.d.transport.close();
+    await this.d.store.close();
+    this.setState('stopped');
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * One execution, start to outcome (DESIGN §3): describe → document → handler → validate →
+ * IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → journal `started` → run(ctx) → journal
+ * outcome → terminal update through the persisted outbox.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HandlerContext, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
+import type { CallOptions, JobsApi } from '../jobs/api';
+import { sanitizeDetails } from '../jobs/details';
+import { JobsRejectedError } from '../jobs/errors';
+import { isTerminal } from '../jobs/types';
+import type { JobExecution } from '../jobs/types';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { ExecRef, StateStore } from '../store/types';
+import type { Orderable } from './order';
+import { endingOf, JobAbort } from './outcome';
+import type { AbortReason, Ending } from './outcome';
+import { ProgressReporter } from './progress';
+import type { HandlerRegistry } from './registry';
+
+export type RunMode = 'fresh' | 'rerun' | 'resume';
+
+export interface Candidate extends ExecRef, Orderable {
+  mode: RunMode;
+}
+
+export interface ExecutionEvent {
+  type: 'started' | 'progress' | 'finished' | 'rejected' | 'gone' | 'deferred';
+  ref: ExecRef;
+  handler?: string;
+  status?: string;
+  details?: Record<string, string>;
+}
+
+export interface ExecutionEnv {
+  thingName: string;
+  apiFor(namespace: string): JobsApi;
+  store: StateStore;
+  registry: HandlerRegistry;
+  exec: ProcessRunner;
+  log: Logger;
+  workRoot: string;
+  requestTimeoutMs: number;
+  progressIntervalMs: number;
+  defaultTimeoutSeconds: number;
+  handlerOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  kickOutbox(): void;
+  emit(e: ExecutionEvent): void;
+}
+
+function callOpts(ns: string, timeoutMs: number): CallOptions {
+  return ns === '' ? { timeoutMs } : { namespace: ns, timeoutMs };
+}
+
+function effectiveTimeoutSeconds(handler: JobHandler, doc: unknown, fallback: number): number {
+  const base = handler.timeoutSeconds ?? fallback;
+  const fromDoc = (doc as { timeoutSeconds?: unknown }).timeoutSeconds;
+  return typeof fromDoc === 'number' && fromDoc > 0 ? Math.min(base, fromDoc) : base;
+}
+
+function parseDocument(e: JobExecution): { ok: true; doc: unknown } | { ok: false; reason: string } {
+  const raw = e.jobDocument;
+  if (typeof raw !== 'string') return raw === undefined ? { ok: false, reason: 'execution carries no job document' } : { ok: true, doc: raw };
+  try {
+    return { ok: true, doc: JSON.parse(raw) as unknown };
+  } catch (err) {
+    return { ok: false, reason: `job document is not JSON: ${errorMessage(err)}` };
+  }
+}
+
+/** A running execution the agent can abort. */
+export class Execution {
+  private readonly controller = new AbortController();
+  private abortReason: AbortReason | undefined;
+  private policy: RestartPolicy = 'fail';
+  readonly done: Promise<void>;
+  readonly log: Logger;
+
+  constructor(readonly c: Candidate, private readonly env: ExecutionEnv) {
+    this.log = env.log.child({ jobId: c.jobId, executionNumber: c.executionNumber, ...(c.namespace ? { namespace: c.namespace } : {}) });
+    this.done = this.run().catch((err: unknown) => {
+      this.log.error({ err: errorMessage(err) }, 'execution failed unexpectedly; its outcome stays in the journal for recovery');
+    });
+  }
+
+  get restartPolicy(): RestartPolicy {
+    return this.policy;
+  }
+
+  abort(reason: AbortReason, detail?: string): void {
+    if (this.controller.signal.aborted) return;
+    this.abortReason = reason;
+    this.log.info({ reason, detail }, 'aborting job');
+    this.controller.abort(new JobAbort(reason, detail));
+  }
+
+  private get api(): JobsApi {
+    return this.env.apiFor(this.c.namespace);
+  }
+
+  private async describe(): Promise<JobExecution | undefined> {
+    try {
+      const r = await this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs));
+      return r.execution;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ResourceNotFound' || code === 'TerminalStateReached' || code === 'TerminalState') return undefined;
+      throw err;
+    }
+  }
+
+  private async run(): Promise<void> {
+    const ex = await this.describe();
+    if (!ex || isTerminal(ex.status)) {
+      // A recovered execution that ended meanwhile: close its journal entry so it is not recovered again.
+      if (this.env.store.get(this.ref())?.state === 'started') return this.finish({ kind: 'gone' }, 0, undefined);
+      return this.env.emit({ type: 'gone', ref: this.c });
+    }
+    const parsed = parseDocument(ex);
+    if (!parsed.ok) return this.reject(parsed.reason, ex.versionNumber);
+    const res = this.env.registry.resolve(parsed.doc);
+    if (!res.ok) return this.reject(res.reason, ex.versionNumber);
+    const handler = res.handler;
+    this.policy = handler.restartPolicy ?? 'fail';
+    if (this.c.mode === 'fresh') {
+      let reason: string | void;
+      try {
+        reason = await handler.validate?.(res.document);
+      } catch (err) {
+        reason = errorMessage(err);
+      }
+      if (typeof reason === 'string') return this.reject(reason, ex.versionNumber);
+    }
+    const timeoutS = effectiveTimeoutSeconds(handler, res.document, this.env.defaultTimeoutSeconds);
+    const version = this.c.mode === 'resume' ? ex.versionNumber : await this.moveInProgress(ex, timeoutS);
+    if (version === undefined) return this.env.emit({ type: 'gone', ref: this.c });
+    await this.env.store.markStarted({ ...this.ref(), handler: handler.name, startedAt: Date.now(), versionNumber: version });
+    this.env.emit({ type: 'started', ref: this.c, handler: handler.name });
+    const ending = await this.runHandler(handler, res.document, ex, version, timeoutS);
+    await this.finish(ending.ending, ending.version, handler.name);
+  }
+
+  private ref(): ExecRef {
+    return { namespace: this.c.namespace, jobId: this.c.jobId, executionNumber: this.c.executionNumber };
+  }
+
+  /** UpdateJobExecution IN_PROGRESS; the new version, or undefined when the execution is over. */
+  private async moveInProgress(ex: JobExecution, timeoutS: number): Promise<number | undefined> {
+    const stepTimeoutInMinutes = Math.min(10080, Math.ceil(timeoutS / 60) + 1);
+    const opts = callOpts(this.c.namespace, this.env.requestTimeoutMs);
+    try {
+      await this.api.update(this.c.jobId, { status: 'IN_PROGRESS', expectedVersion: ex.versionNumber, executionNumber: this.c.executionNumber, stepTimeoutInMinutes }, opts);
+      return ex.versionNumber + 1;
+    } catch (err) {
+      const st = err instanceof JobsRejectedError ? err.executionState : (err as { executionState?: JobExecution }).executionState;
+      if (st && st.status === 'IN_PROGRESS') return st.versionNumber; // our own earlier update got there
+      if (st && isTerminal(st.status)) return undefined;
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ResourceNotFound' || code === 'InvalidStateTransition' || code === 'TerminalStateReached') return undefined;
+      throw err;
+    }
+  }
+
+  private async runHandler(handler: JobHandler, document: unknown, ex: JobExecution, version: number, timeoutS: number): Promise<{ ending: Ending; version: number }> {
+    const signal = this.controller.signal;
+    const timer = setTimeout(() => this.abort('timeout', `no result within ${timeoutS} s`), timeoutS * 1000);
+    const progress = new ProgressReporter({
+      api: this.api,
+      jobId: this.c.jobId,
+      executionNumber: this.c.executionNumber,
+      callOptions: callOpts(this.c.namespace, this.env.requestTimeoutMs),
+      intervalMs: this.env.progressIntervalMs,
+      version,
+      log: this.log,
+      onTerminal: (status) => this.abort('canceled', `service reports ${status}`),
+    });
+    const workDir = join(this.env.workRoot, this.c.namespace || '_', `${this.c.jobId}-${this.c.executionNumber}`);
+    await mkdir(workDir, { recursive: true, mode: 0o700 });
+    const ctx: HandlerContext = {
+      signal,
+      log: this.log,
+      progress: (d) => {
+        progress.report(d);
+        this.env.emit({ type: 'progress', ref: this.c, details: d });
+      },
+      job: { jobId: this.c.jobId, executionNumber: this.c.executionNumber, versionNumber: version, queuedAt: ex.queuedAt, thingName: this.env.thingName, ...(this.c.namespace ? { namespace: this.c.namespace } : {}) },
+      document,
+      workDir,
+      exec: this.env.exec,
+      saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
+      savedState: this.env.store.get(this.ref())?.handlerState,
+      options: Object.freeze({ ...(this.env.handlerOptions[handler.name] ?? {}) }),
+    };
+    let result: Parameters<typeof endingOf>[0];
+    try {
+      const fn = this.c.mode === 'resume' && handler.resume ? handler.resume.bind(handler) : handler.run.bind(handler);
+      result = { ok: true, value: await raceAbort(fn(ctx), signal) };
+    } catch (err) {
+      result = { ok: false, error: err };
+    } finally {
+      clearTimeout(timer);
+    }
+    await progress.close();
+    const ending = endingOf(result, this.abortReason, this.policy);
+    if (ending.kind !== 'deferred') await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    return { ending, version: progress.currentVersion };
+  }
+
+  private async reject(reason: string, version: number): Promise<void> {
+    this.log.warn({ reason }, 'job rejected');
+    await this.finish({ kind: 'report', status: 'REJECTED', details: { reason } }, version, undefined);
+  }
+
+  private async finish(ending: Ending, version: number, handler: string | undefined): Promise<void> {
+    const ref = this.ref();
+    switch (ending.kind) {
+      case 'deferred':
+        this.env.emit({ type: 'deferred', ref });
+        return;
+      case 'gone': {
+        const item = await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' });
+        await this.env.store.ack(item.seq);
+        await this.env.store.markReported(ref);
+        this.env.emit({ type: 'gone', ref });
+        return;
+      }
+      case 'report': {
+        const details = sanitizeDetails(ending.details) ?? {};
+        const update = Object.keys(details).length > 0 ? { status: ending.status, statusDetails: details, expectedVersion: version } : { status: ending.status, expectedVersion: version };
+        await this.env.store.markFinished(ref, { status: ending.status, details }, update);
+        this.env.emit({ type: ending.status === 'REJECTED' ? 'rejected' : 'finished', ref, status: ending.status, details, ...(handler ? { handler } : {}) });
+        this.env.kickOutbox();
+      }
+    }
+  }
+}
+
+/** A handler that ignores its signal still loses the race: the agent moves on at once. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * Dispatch order (DESIGN §3): executionNumber, then queuedAt, then the order the service listed
+ * them (queuedAt has whole seconds only; the service keeps creation order within a second), then
+ * jobId. Executions found IN_PROGRESS at start-up are resolved before all of these. Pure.
+ */
+
+export interface Orderable {
+  jobId: string;
+  executionNumber: number;
+  queuedAt: number;
+  /** Position in the service's listing (per namespace), the stable-sort key. */
+  listedIndex: number;
+  /** Found IN_PROGRESS at start-up: resolve first. */
+  resumeFirst?: boolean;
+}
+
+export function compareExecutions(a: Orderable, b: Orderable): number {
+  const ra = a.resumeFirst ? 0 : 1;
+  const rb = b.resumeFirst ? 0 : 1;
+  if (ra !== rb) return ra - rb;
+  if (a.executionNumber !== b.executionNumber) return a.executionNumber - b.executionNumber;
+  if (a.queuedAt !== b.queuedAt) return a.queuedAt - b.queuedAt;
+  if (a.listedIndex !== b.listedIndex) return a.listedIndex - b.listedIndex;
+  return a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0;
+}
+
+/** A new array in dispatch order (the input is not modified). */
+export function orderExecutions<T extends Orderable>(items: readonly T[]): T[] {
+  return [...items].sort(compareExecutions);
+}

@@ -1,0 +1,65 @@
+/**
+ * Reconcile: the cloud's pending list for one namespace merged with what the agent knows. Pure:
+ * returns what to enqueue, which queued candidates vanished, and which running ones to confirm.
+ */
+import type { GetPendingAccepted } from '../jobs/types';
+import type { ExecRef, JournalEntry } from '../store/types';
+import type { Candidate } from './execution';
+
+export function refKey(r: ExecRef): string {
+  return `${r.namespace}\u0000${r.jobId}\u0000${r.executionNumber}`;
+}
+
+/** AWS lists at most 10 pending executions (15 with scheduling): a list this long may be cut. */
+export const LIST_CAP = 10;
+
+export interface KnownState {
+  isRunning(key: string): boolean;
+  isReady(key: string): boolean;
+  /** Executions this process already finished or dropped (never run them again). */
+  isDone(key: string): boolean;
+  journal(ref: ExecRef): JournalEntry | undefined;
+}
+
+export interface ReconcilePlan {
+  enqueue: Candidate[];
+  /** Ready (not yet started) keys of this namespace that left the pending set. */
+  dropReady: string[];
+  /** Running keys of this namespace missing from the list: confirm before aborting. */
+  confirmRunning: string[];
+  truncated: boolean;
+}
+
+export function planReconcile(
+  namespace: string,
+  list: GetPendingAccepted,
+  known: KnownState,
+  readyKeys: readonly string[],
+  runningKeys: readonly string[],
+  startup: boolean,
+): ReconcilePlan {
+  const listed = [
+    ...list.inProgressJobs.map((s) => ({ s, inProgress: true })),
+    ...list.queuedJobs.map((s) => ({ s, inProgress: false })),
+  ];
+  const seen = new Set<string>();
+  const enqueue: Candidate[] = [];
+  listed.forEach(({ s, inProgress }, i) => {
+    const ref = { namespace, jobId: s.jobId, executionNumber: s.executionNumber };
+    const key = refKey(ref);
+    if (seen.has(key)) return; // a duplicate entry in one listing
+    seen.add(key);
+    if (known.isRunning(key) || known.isReady(key) || known.isDone(key)) return;
+    // Started, finished or reported executions are recovery's and the outbox's business, never rerun here.
+    if (known.journal(ref) !== undefined) return;
+    enqueue.push({ ...ref, queuedAt: s.queuedAt, listedIndex: i, mode: 'fresh', ...(startup && inProgress ? { resumeFirst: true } : {}) });
+  });
+  const truncated = listed.length >= LIST_CAP;
+  const ofNs = (k: string): boolean => k.startsWith(`${namespace}\u0000`);
+  return {
+    enqueue,
+    dropReady: truncated ? [] : readyKeys.filter((k) => ofNs(k) && !seen.has(k)),
+    confirmRunning: runningKeys.filter((k) => ofNs(k) && !seen.has(k)),
+    truncated,
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * Recovery at start-up (DESIGN §3): a started-but-unfinished execution follows its handler's
+ * restart policy — `fail` (default: FAILED "interrupted"), `rerun` (run again) or `resume`
+ * (the handler's resume() decides). Finished-but-unreported outcomes are the outbox's. Pure.
+ */
+import type { ExecRef, JournalEntry } from '../store/types';
+import type { Candidate } from './execution';
+import type { HandlerRegistry } from './registry';
+
+export interface RecoveryPlan {
+  fail: (ExecRef & { handler: string })[];
+  resume: Candidate[];
+}
+
+export function recoveryPlan(entries: readonly JournalEntry[], registry: HandlerRegistry): RecoveryPlan {
+  const plan: RecoveryPlan = { fail: [], resume: [] };
+  const started = entries.filter((e) => e.state === 'started').sort((a, b) => a.startedAt - b.startedAt);
+  started.forEach((e, i) => {
+    const ref = { namespace: e.namespace, jobId: e.jobId, executionNumber: e.executionNumber };
+    const policy = registry.byName(e.handler)?.restartPolicy ?? 'fail';
+    if (policy === 'fail') {
+      plan.fail.push({ ...ref, handler: e.handler });
+      return;
+    }
+    plan.resume.push({ ...ref, queuedAt: 0, listedIndex: i, resumeFirst: true, mode: policy === 'resume' ? 'resume' : 'rerun' });
+  });
+  return plan;
+}
