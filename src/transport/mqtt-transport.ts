@@ -1,0 +1,370 @@
+/**
+ * The MQTT facade over mqtt.js 5. mqtt.js reconnects on its own, but then the caller cannot tell
+ * why a connection failed, a refused certificate is retried every second for ever, and awaited
+ * publishes can hang while offline (MQTT.js #1987). So each attempt is one fresh MqttClient with
+ * `reconnectPeriod: 0`, reconnects use our capped exponential backoff with full jitter, and every
+ * operation is bounded.
+ *
+ * Subscriptions: the transport remembers every filter subscribed successfully (minus those
+ * unsubscribed) and re-subscribes them after a reconnect BEFORE it emits 'connect', so a listener
+ * that publishes requests on 'connect' already receives their responses.
+ */
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { MqttClient, type IClientOptions } from 'mqtt';
+import { Backoff, sleep, withTimeout } from '../lib/backoff';
+import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
+import { classifyConnectFailure, TransportError, type AttemptFailure } from './errors';
+import type { IncomingMessage, QoS, Transport, TransportOptions } from './types';
+
+const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+const DEFAULT_RECONNECT = { baseMs: 1_000, maxMs: 60_000 };
+/** A connection that lived this long resets the backoff; shorter ones (flapping, id takeover) do not. */
+const STABLE_CONNECTION_MS = 30_000;
+/** AWS IoT accepts at most 8 filters per SUBSCRIBE. */
+const FILTERS_PER_SUBSCRIBE = 8;
+const GRACEFUL_END_MS = 1_000;
+export const AWS_ALPN = 'x-amzn-mqtt-ca';
+
+/** Publish topics must be concrete: a wildcard or NUL would be a protocol error at the broker. */
+function invalidPublishTopic(topic: string): string | undefined {
+  if (topic.length === 0) return 'empty topic';
+  if (/[+#]/.test(topic)) return `wildcards are not allowed in a publish topic: ${topic}`;
+  if (topic.includes('\u0000')) return 'NUL character in topic';
+  return undefined;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+interface Live {
+  client: MqttClient;
+  socket?: TLSSocket;
+}
+
+export class MqttTransport extends EventEmitter implements Transport {
+  private live: Live | undefined;
+  private isConnected = false;
+  private closed = false;
+  private connecting: Promise<void> | undefined;
+  private readonly subscriptions = new Map<string, QoS>();
+  /** Rejecters of in-flight operations, failed at once when the connection drops. */
+  private readonly inflight = new Set<(err: Error) => void>();
+  private readonly backoff: Backoff;
+  private readonly stopReconnect = new AbortController();
+  private reconnectLoop: Promise<void> | undefined;
+  private connectedAt = 0;
+  private readonly operationTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(private readonly opts: TransportOptions) {
+    super();
+    this.operationTimeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.backoff = new Backoff(opts.reconnect ?? DEFAULT_RECONNECT);
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** One attempt: resolves on CONNACK, rejects with a classified TransportError. Retrying is the caller's. */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError('closed'));
+    if (this.isConnected) return Promise.resolve();
+    if (this.reconnectLoop) return this.nextConnect();
+    this.connecting ??= this.attempt()
+      .then((sessionPresent) => this.onEstablished(sessionPresent, false))
+      .finally(() => {
+        this.connecting = undefined;
+      });
+    return this.connecting;
+  }
+
+  /** While the reconnect loop runs, connect() waits for its success rather than racing it. */
+  private nextConnect(): Promise<void> {
+    let onConnect: () => void = () => undefined;
+    const connected = new Promise<void>((resolve) => {
+      onConnect = resolve;
+      this.once('connect', onConnect);
+    });
+    return withTimeout(connected, this.connectTimeoutMs, () => {
+      this.off('connect', onConnect);
+      return new TransportError('timeout', `not reconnected within ${this.connectTimeoutMs} ms`);
+    });
+  }
+
+  async subscribe(filters: string[], qos: QoS = 1): Promise<void> {
+    for (const group of chunk(filters, FILTERS_PER_SUBSCRIBE)) {
+      await this.subscribeGroup(group, qos);
+      for (const f of group) this.subscriptions.set(f, qos);
+    }
+  }
+
+  async unsubscribe(filters: string[]): Promise<void> {
+    for (const f of filters) this.subscriptions.delete(f);
+    if (filters.length === 0) return;
+    await this.operation(`unsubscribe ${filters.join(', ')}`, (client, done) => {
+      client.unsubscribe(filters, (err) => done(err ?? undefined));
+    });
+  }
+
+  async publish(topic: string, payload: string | Buffer, qos: QoS = 1): Promise<void> {
+    const invalid = invalidPublishTopic(topic);
+    if (invalid !== undefined) throw new TransportError('invalid-topic', invalid);
+    await this.operation(`publish to ${topic}`, (client, done) => {
+      client.publish(topic, payload, { qos }, (err) => done(err ?? undefined));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) {
+      await this.reconnectLoop;
+      return;
+    }
+    this.closed = true;
+    this.stopReconnect.abort();
+    this.failInflight(new TransportError('closed'));
+    const wasConnected = this.isConnected;
+    this.isConnected = false;
+    const live = this.live;
+    this.live = undefined;
+    if (live) await this.endClient(live, !wasConnected);
+    await this.reconnectLoop;
+    await this.connecting?.catch(() => undefined);
+    if (wasConnected) this.emit('disconnect', undefined);
+  }
+
+  private async subscribeGroup(group: string[], qos: QoS): Promise<void> {
+    await this.operation(`subscribe ${group.join(', ')}`, (client, done) => {
+      client.subscribe(group, { qos }, (err) => {
+        if (err && typeof (err as { code?: unknown }).code === 'number') {
+          done(new TransportError('subscribe-refused', `${group.join(', ')}: ${err.message}`, { cause: err }));
+        } else done(err ?? undefined);
+      });
+    });
+  }
+
+  /** Run one acknowledged operation, bounded by the operation timeout and failed at once on disconnect. */
+  private operation(what: string, run: (client: MqttClient, done: (err?: Error) => void) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError('closed'));
+    const live = this.live;
+    if (!this.isConnected || !live) return Promise.reject(new TransportError('offline', `cannot ${what}`));
+    let reject: (err: Error) => void = () => undefined;
+    const op = new Promise<void>((resolve, rej) => {
+      reject = rej;
+      run(live.client, (err) => (err ? rej(err) : resolve()));
+    });
+    this.inflight.add(reject);
+    return withTimeout(op, this.operationTimeoutMs, () => new TimeoutError(what, this.operationTimeoutMs)).finally(
+      () => this.inflight.delete(reject),
+    );
+  }
+
+  private failInflight(err: Error): void {
+    for (const reject of this.inflight) reject(err);
+    this.inflight.clear();
+  }
+
+  private async secureContext(): Promise<SecureContext> {
+    const { certificateFile, privateKeyFile, rootCaFile } = this.opts.tls;
+    if (privateKeyFile === undefined) {
+      throw new TransportError('credentials', 'tls.privateKeyFile is required by the mqtt.js transport');
+    }
+    const read = async (what: string, path: string): Promise<Buffer> => {
+      try {
+        return await readFile(path);
+      } catch (err) {
+        throw new TransportError('credentials', `cannot read ${what} ${path}: ${errorMessage(err)}`, { cause: err });
+      }
+    };
+    // Read at every attempt so a rotated certificate is picked up on the next reconnect.
+    const [cert, key, ca] = await Promise.all([
+      read('tls.certificateFile', certificateFile),
+      read('tls.privateKeyFile', privateKeyFile),
+      read('tls.rootCaFile', rootCaFile),
+    ]);
+    try {
+      return createSecureContext({ cert, key, ca, minVersion: 'TLSv1.2' });
+    } catch (err) {
+      throw new TransportError('credentials', `${certificateFile} / ${privateKeyFile}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  private clientOptions(): IClientOptions {
+    return {
+      protocolVersion: this.opts.protocolVersion,
+      clientId: this.opts.clientId,
+      keepalive: this.opts.keepAliveSeconds,
+      clean: this.opts.cleanSession ?? true,
+      reconnectPeriod: 0,
+      // Ours fires first and classifies the failure; theirs is only a backstop.
+      connectTimeout: this.connectTimeoutMs * 2,
+      resubscribe: false,
+      manualConnect: true,
+      queueQoSZero: false,
+    };
+  }
+
+  /** One connection attempt; resolves with CONNACK's sessionPresent and leaves `this.live` set. */
+  private async attempt(): Promise<boolean> {
+    const secureContext = await this.secureContext();
+    const { host, port } = this.opts;
+    const failure: AttemptFailure = { secure: false, host, port };
+    const live: Partial<Live> = {};
+    const client = new MqttClient(() => {
+      const socket = tlsConnect({
+        host,
+        port,
+        secureContext,
+        // RFC 6066 forbids an IP address as SNI; verification still checks the IP SAN.
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        rejectUnauthorized: true,
+        ...(this.opts.alpn ? { ALPNProtocols: [AWS_ALPN] } : {}),
+      });
+      socket.setNoDelay(true);
+      socket.once('secureConnect', () => (failure.secure = true));
+      socket.on('error', (err) => (failure.socketError ??= err));
+      live.socket = socket;
+      return socket;
+    }, this.clientOptions());
+    live.client = client;
+    const established = live as Live;
+    return new Promise<boolean>((resolve, reject) => {
+      const fail = (err: TransportError): void => {
+        cleanup();
+        void this.endClient(established, true);
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => fail(new TransportError('timeout', `no CONNACK from ${host}:${port} within ${this.connectTimeoutMs} ms`)),
+        this.connectTimeoutMs,
+      );
+      const onError = (err: Error & { code?: string | number }): void => {
+        failure.clientError ??= err;
+      };
+      // mqtt.js emits 'error' only for some failures but always 'close': decide on 'close'.
+      const onClose = (): void => fail(classifyConnectFailure(failure));
+      const onConnect = (connack: { sessionPresent?: boolean }): void => {
+        if (this.closed) {
+          fail(new TransportError('closed', 'closed while connecting'));
+          return;
+        }
+        cleanup();
+        this.live = established;
+        this.watch(established);
+        resolve(connack.sessionPresent === true);
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        client.off('close', onClose);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+      };
+      // Always have an 'error' listener: an unhandled one would crash the process.
+      client.on('error', () => undefined);
+      client.on('error', onError);
+      client.once('close', onClose);
+      client.once('connect', onConnect);
+      client.connect();
+    });
+  }
+
+  /** Listeners for an established connection. */
+  private watch(live: Live): void {
+    let lastError: Error | undefined;
+    live.client.on('error', (err) => (lastError = err));
+    live.socket?.on('error', (err) => (lastError ??= err));
+    live.client.on('message', (topic, payload) => this.deliver({ topic, payload }));
+    live.client.once('close', () => this.onLost(live, lastError));
+  }
+
+  private deliver(msg: IncomingMessage): void {
+    try {
+      this.emit('message', msg);
+    } catch (err) {
+      // A throwing listener must not tear down the MQTT parser or the process.
+      this.emitError(new TransportError('connection-lost', `message listener threw: ${errorMessage(err)}`, { cause: err }));
+    }
+  }
+
+  private emitError(err: TransportError): void {
+    // 'error' with no listener would throw out of a socket callback and crash the process.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private async onEstablished(sessionPresent: boolean, resubscribe: boolean): Promise<void> {
+    this.isConnected = true;
+    this.connectedAt = Date.now();
+    if (resubscribe) await this.resubscribe();
+    if (!this.isConnected) return;
+    this.emit('connect', { sessionPresent });
+  }
+
+  private async resubscribe(): Promise<void> {
+    const byQos = new Map<QoS, string[]>();
+    for (const [filter, qos] of this.subscriptions) byQos.set(qos, [...(byQos.get(qos) ?? []), filter]);
+    for (const [qos, filters] of byQos) {
+      for (const group of chunk(filters, FILTERS_PER_SUBSCRIBE)) {
+        await this.subscribeGroup(group, qos).catch((err: unknown) =>
+          this.emitError(
+            err instanceof TransportError
+              ? err
+              : new TransportError('subscribe-refused', `re-subscribe ${group.join(', ')}: ${errorMessage(err)}`, {
+                  cause: err,
+                }),
+          ),
+        );
+      }
+    }
+  }
+
+  private onLost(live: Live, cause: Error | undefined): void {
+    if (this.live !== live || this.closed) return;
+    this.live = undefined;
+    this.isConnected = false;
+    const err = new TransportError('connection-lost', cause ? errorMessage(cause) : 'closed by the broker', { cause });
+    this.failInflight(err);
+    void this.endClient(live, true);
+    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    this.emit('disconnect', err);
+    this.reconnectLoop = this.reconnect().finally(() => {
+      this.reconnectLoop = undefined;
+    });
+  }
+
+  private async reconnect(): Promise<void> {
+    const signal = this.stopReconnect.signal;
+    while (!this.closed) {
+      try {
+        await sleep(this.backoff.next(), signal);
+        const sessionPresent = await this.attempt();
+        if (this.closed) return;
+        await this.onEstablished(sessionPresent, true);
+        return;
+      } catch (err) {
+        if (err instanceof AbortedError || this.closed) return;
+        this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));
+      }
+    }
+  }
+
+  /** End a client; graceful (DISCONNECT) when possible, bounded; resolves once the socket is gone. */
+  private async endClient(live: Live, force: boolean): Promise<void> {
+    const { client, socket } = live;
+    const ended = new Promise<void>((resolve) => client.end(force, {}, () => resolve()));
+    await withTimeout(ended, GRACEFUL_END_MS, () => new Error('end timed out')).catch(() => undefined);
+    if (!socket || socket.closed) return;
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.destroy();
+    await gone;
+  }
+}
