@@ -1,0 +1,314 @@
+/**
+ * Plumbing shared by the sim's HTTP fronts: bounded body reading, restJson1 responses and errors
+ * (spec §6.4), path/query parsing with per-segment percent-decoding (spec §6.5), response faults,
+ * and a server lifecycle whose close() leaves no open sockets. Nothing here knows a route.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { CreateJobInput, Faults, Result, ServiceError } from './types';
+
+/** Largest request body either front accepts; a full update with 10×1024-char details is ~11 KiB. */
+export const MAX_BODY_BYTES = 128 * 1024;
+
+export function serviceError(name: string, status: number, message: string, executionState?: unknown): ServiceError {
+  const e: ServiceError = { name, status, message };
+  if (executionState !== undefined) e.executionState = executionState;
+  return e;
+}
+
+export const invalidRequest = (message: string): ServiceError => serviceError('InvalidRequestException', 400, message);
+
+/** Thrown by readBody when the body exceeds the limit; the front answers 413 and closes. */
+export class BodyTooLarge extends Error {}
+
+/** Reads the whole body, or rejects with BodyTooLarge as soon as `limit` is passed (no buffering beyond it). */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined): void => {
+      if (done) return;
+      done = true;
+      req.removeListener('data', onData);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limit) {
+        // Stop reading: the socket is closed after the 413 so the rest is never parsed.
+        req.pause();
+        finish(new BodyTooLarge(`request body exceeds ${limit} bytes`));
+      } else chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish(undefined));
+    req.once('error', (e) => finish(e));
+    req.once('close', () => finish(new Error('request closed before its body ended')));
+  });
+}
+
+export type JsonBody = { ok: true; value: Record<string, unknown> } | { ok: false; error: ServiceError };
+
+/** restJson1 bodies are JSON objects; an empty body means `{}` (SDKs omit it when no member is set). */
+export function parseJsonBody(buf: Buffer): JsonBody {
+  const text = buf.toString('utf8');
+  if (text.trim().length === 0) return { ok: true, value: {} };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: invalidRequest(`request body is not valid JSON: ${(err as Error).message}`) };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    return { ok: false, error: invalidRequest('request body must be a JSON object') };
+  }
+  return { ok: true, value: v as Record<string, unknown> };
+}
+
+export interface ParsedUrl {
+  /** Path segments, each percent-decoded on its own so an encoded '/' never splits a label. */
+  segments: string[];
+  query: URLSearchParams;
+}
+
+/** Parses the request target; undefined for a malformed one (bad percent-encoding, not origin-form). */
+export function parseUrl(rawUrl: string | undefined): ParsedUrl | undefined {
+  if (rawUrl === undefined || !rawUrl.startsWith('/')) return undefined;
+  const q = rawUrl.indexOf('?');
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const parts = path.split('/').slice(1);
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  const segments: string[] = [];
+  for (const p of parts) {
+    try {
+      segments.push(decodeURIComponent(p));
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    return { segments, query: new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A boolean query parameter: absent → undefined; anything but true/false → error (spec §6.3). */
+export function queryBool(query: URLSearchParams, name: string): { ok: true; value: boolean | undefined } | { ok: false; error: ServiceError } {
+  const v = query.get(name);
+  if (v === null) return { ok: true, value: undefined };
+  if (v === 'true' || v === 'false') return { ok: true, value: v === 'true' };
+  return { ok: false, error: invalidRequest(`${name} must be true or false`) };
+}
+
+/** A long query parameter (non-negative, safe integer). */
+export function queryLong(query: URLSearchParams, name: string, min = 0): { ok: true; value: number | undefined } | { ok: false; error: ServiceError } {
+  const v = query.get(name);
+  if (v === null) return { ok: true, value: undefined };
+  if (!/^-?\d{1,16}$/.test(v)) return { ok: false, error: invalidRequest(`${name} must be an integer`) };
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) return { ok: false, error: invalidRequest(`${name} is out of range`) };
+  return { ok: true, value: n };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId,
+  });
+  res.end(text);
+}
+
+/**
+ * A restJson1 error: the name in `x-amzn-ErrorType` and again as `code` in the body, so header- and
+ * body-based decoders agree; `executionState` rides along where the service supplied one (spec §6.4).
+ */
+export function sendError(res: ServerResponse, err: ServiceError, requestId: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const body: Record<string, unknown> = { message: err.message, code: err.name };
+  if (err.executionState !== undefined) body.executionState = err.executionState;
+  const text = JSON.stringify(body);
+  res.writeHead(err.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': err.name,
+  });
+  res.end(text);
+}
+
+export const newRequestId = (): string => randomUUID();
+
+/** Per-thing response faults the fronts apply (throttling and internal errors happen in the service). */
+export interface ResponseFaults {
+  delayMs: number;
+  drop: boolean;
+}
+
+export function responseFaults(faults: Faults | undefined, random: () => number): ResponseFaults {
+  const delayMs = Math.max(0, Math.min(faults?.responseDelayMs ?? 0, 600_000));
+  const p = faults?.dropResponse ?? 0;
+  return { delayMs: Number.isFinite(delayMs) ? delayMs : 0, drop: p > 0 && random() < p };
+}
+
+/**
+ * Delivers a response after the thing's injected delay, or drops it: the connection is destroyed
+ * without an answer, which a client sees as a reset — the HTTP analogue of a lost MQTT response.
+ */
+export function deliver(res: ServerResponse, f: ResponseFaults, send: () => void): void {
+  const go = (): void => {
+    if (res.destroyed) return;
+    if (f.drop) res.socket?.destroy();
+    else send();
+  };
+  if (f.delayMs <= 0) go();
+  else setTimeout(go, f.delayMs).unref();
+}
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens, and returns a close() that ends every open connection (keep-alive sockets included). */
+export function listen(server: HttpServer | HttpsServer, host: string, port: number): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      // After start-up a server error must not crash the process; log-less by design here.
+      server.on('error', () => undefined);
+      const actual = (server.address() as AddressInfo).port;
+      let closing: Promise<void> | undefined;
+      resolve({
+        port: actual,
+        close: () => {
+          closing ??= new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          });
+          return closing;
+        },
+      });
+    });
+  });
+}
+
+/** Answers unparseable HTTP with a plain 400 instead of letting the parser error surface. */
+export function guardClientErrors(server: HttpServer | HttpsServer): void {
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+}
+
+// ---- Control-plane input: type checks only; the service owns the rules (ranges, patterns, state).
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bad = <T>(message: string): Result<T> => ({ ok: false, error: invalidRequest(message) });
+const optString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/** CreateJob body (@aws-sdk/client-iot: targets, document, description, namespaceId, targetSelection, timeoutConfig). */
+export function checkCreateJob(jobId: string, b: Obj): Result<CreateJobInput> {
+  if (b.document === undefined && b.documentSource !== undefined) return bad('documentSource is not supported here; send the document inline');
+  if (!Array.isArray(b.targets) || !b.targets.every((t) => typeof t === 'string')) return bad('targets must be a list of thing ARNs');
+  if (typeof b.document !== 'string') return bad('document is required');
+  for (const k of ['description', 'namespaceId', 'targetSelection'] as const) {
+    if (!optString(b[k])) return bad(`${k} must be a string`);
+  }
+  const input: CreateJobInput = { jobId, targets: b.targets as string[], document: b.document };
+  if (typeof b.description === 'string') input.description = b.description;
+  if (typeof b.namespaceId === 'string') input.namespaceId = b.namespaceId;
+  if (b.targetSelection !== undefined) input.targetSelection = b.targetSelection as 'SNAPSHOT' | 'CONTINUOUS';
+  if (b.timeoutConfig !== undefined) {
+    const t = b.timeoutConfig;
+    if (!isObj(t) || (t.inProgressTimeoutInMinutes !== undefined && typeof t.inProgressTimeoutInMinutes !== 'number')) {
+      return bad('timeoutConfig.inProgressTimeoutInMinutes must be a number');
+    }
+    input.timeoutConfig = t.inProgressTimeoutInMinutes === undefined ? {} : { inProgressTimeoutInMinutes: t.inProgressTimeoutInMinutes };
+  }
+  return { ok: true, value: input };
+}
+
+/** CancelJobExecution body: expectedVersion (long), statusDetails (string map). */
+export function checkCancelExecution(b: Obj): Result<{ expectedVersion?: number; statusDetails?: Record<string, string> }> {
+  const out: { expectedVersion?: number; statusDetails?: Record<string, string> } = {};
+  if (b.expectedVersion !== undefined) {
+    if (typeof b.expectedVersion !== 'number' || !Number.isSafeInteger(b.expectedVersion)) return bad('expectedVersion must be an integer');
+    out.expectedVersion = b.expectedVersion;
+  }
+  if (b.statusDetails !== undefined) {
+    if (!isObj(b.statusDetails) || !Object.values(b.statusDetails).every((v) => typeof v === 'string')) return bad('statusDetails must map strings to strings');
+    out.statusDetails = b.statusDetails as Record<string, string>;
+  }
+  return { ok: true, value: out };
+}
+
+/** `force` and `executionNumber` query members. */
+export function queryFlags(q: URLSearchParams): Result<{ force?: boolean; executionNumber?: number }> {
+  const force = queryBool(q, 'force');
+  if (!force.ok) return force;
+  const num = queryLong(q, 'executionNumber');
+  if (!num.ok) return num;
+  const out: { force?: boolean; executionNumber?: number } = {};
+  if (force.value !== undefined) out.force = force.value;
+  if (num.value !== undefined) out.executionNumber = num.value;
+  return { ok: true, value: out };
+}
+
+export interface ListQueryIn {
+  status?: string;
+  namespaceId?: string;
+  maxResults?: number;
+  nextToken?: string;
+}
+
+/** ListJobExecutionsFor{Thing,Job} query members. */
+export function listQuery(q: URLSearchParams): Result<ListQueryIn> {
+  const max = queryLong(q, 'maxResults', 1);
+  if (!max.ok) return max;
+  const out: ListQueryIn = {};
+  if (max.value !== undefined) out.maxResults = max.value;
+  for (const k of ['status', 'namespaceId', 'nextToken'] as const) {
+    const v = q.get(k);
+    if (v !== null) out[k] = v;
+  }
+  return { ok: true, value: out };
+}
+
+const PROBABILITIES = ['throttle', 'internalError', 'dropResponse'] as const;
+const DURATIONS = ['responseDelayMs', 'eventualConsistencyMs'] as const;
+
+/** The admin faults body: every key checked, unknown keys refused (a typo must not silently do nothing). */
+export function checkFaults(b: Obj): Result<Faults> {
+  const known = new Set<string>([...PROBABILITIES, ...DURATIONS, 'duplicateNotifyNext']);
+  const unknown = Object.keys(b).find((k) => !known.has(k));
+  if (unknown !== undefined) return bad(`unknown fault ${JSON.stringify(unknown)}`);
+  const f: Faults = {};
+  for (const k of PROBABILITIES) {
+    const v = b[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) return bad(`${k} must be a probability between 0 and 1`);
+    f[k] = v;
+  }
+  for (const k of DURATIONS) {
+    const v = b[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 600_000) return bad(`${k} must be 0..600000 ms`);
+    f[k] = v;
+  }
+  if (b.duplicateNotifyNext !== undefined) {
+    if (typeof b.duplicateNotifyNext !== 'boolean') return bad('duplicateNotifyNext must be a boolean');
+    f.duplicateNotifyNext = b.duplicateNotifyNext;
+  }
+  return { ok: true, value: f };
+}
