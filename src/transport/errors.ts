@@ -29,8 +29,12 @@ export type TransportErrorKind =
   | 'invalid-topic'
   /** SUBACK refused a filter. */
   | 'subscribe-refused'
+  /** An MQTT 5 PUBACK carried a failure reason code (e.g. 135 not authorized). */
+  | 'publish-refused'
   /** An established connection dropped. */
-  | 'connection-lost';
+  | 'connection-lost'
+  /** A 'message' listener threw; the message is dropped, the connection kept. */
+  | 'listener-error';
 
 const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'unknown-ca': "the broker's certificate is not signed by the configured root CA (tls.rootCaFile)",
@@ -46,7 +50,9 @@ const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   closed: 'the transport is closed',
   'invalid-topic': 'invalid publish topic',
   'subscribe-refused': 'the broker refused a subscription',
+  'publish-refused': 'the broker refused a publish',
   'connection-lost': 'the connection to the broker was lost',
+  'listener-error': 'a message listener failed',
 };
 
 /** Kinds that a later attempt can cure without an operator changing anything. */

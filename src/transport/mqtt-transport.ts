@@ -37,6 +37,15 @@ function invalidPublishTopic(topic: string): string | undefined {
   return undefined;
 }
 
+/** mqtt.js fails callbacks with plain Errors; give callers a TransportError they can switch on. */
+function operationError(what: string, err: Error & { code?: unknown }): Error {
+  if (err instanceof TransportError) return err;
+  if (typeof err.code === 'number') {
+    return new TransportError('publish-refused', `${what}: ${err.message}`, { cause: err });
+  }
+  return new TransportError('connection-lost', `${what}: ${err.message}`, { cause: err });
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -53,6 +62,8 @@ export class MqttTransport extends EventEmitter implements Transport {
   private isConnected = false;
   private closed = false;
   private connecting: Promise<void> | undefined;
+  /** Fails the connection attempt in progress (close() must not wait for a connect timeout). */
+  private abortAttempt: (() => void) | undefined;
   private readonly subscriptions = new Map<string, QoS>();
   /** Rejecters of in-flight operations, failed at once when the connection drops. */
   private readonly inflight = new Set<(err: Error) => void>();
@@ -130,6 +141,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     }
     this.closed = true;
     this.stopReconnect.abort();
+    this.abortAttempt?.();
     this.failInflight(new TransportError('closed'));
     const wasConnected = this.isConnected;
     this.isConnected = false;
@@ -159,7 +171,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     let reject: (err: Error) => void = () => undefined;
     const op = new Promise<void>((resolve, rej) => {
       reject = rej;
-      run(live.client, (err) => (err ? rej(err) : resolve()));
+      run(live.client, (err) => (err ? rej(operationError(what, err)) : resolve()));
     });
     this.inflight.add(reject);
     return withTimeout(op, this.operationTimeoutMs, () => new TimeoutError(what, this.operationTimeoutMs)).finally(
@@ -217,6 +229,7 @@ export class MqttTransport extends EventEmitter implements Transport {
   /** One connection attempt; resolves with CONNACK's sessionPresent and leaves `this.live` set. */
   private async attempt(): Promise<boolean> {
     const secureContext = await this.secureContext();
+    if (this.closed) throw new TransportError('closed', 'closed while connecting');
     const { host, port } = this.opts;
     const failure: AttemptFailure = { secure: false, host, port };
     const live: Partial<Live> = {};
@@ -241,6 +254,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     return new Promise<boolean>((resolve, reject) => {
       const fail = (err: TransportError): void => {
         cleanup();
+        this.abortAttempt = undefined;
         void this.endClient(established, true);
         reject(err);
       };
@@ -259,6 +273,7 @@ export class MqttTransport extends EventEmitter implements Transport {
           return;
         }
         cleanup();
+        this.abortAttempt = undefined;
         this.live = established;
         this.watch(established);
         resolve(connack.sessionPresent === true);
@@ -274,6 +289,7 @@ export class MqttTransport extends EventEmitter implements Transport {
       client.on('error', onError);
       client.once('close', onClose);
       client.once('connect', onConnect);
+      this.abortAttempt = () => fail(new TransportError('closed', 'closed while connecting'));
       client.connect();
     });
   }
@@ -292,7 +308,7 @@ export class MqttTransport extends EventEmitter implements Transport {
       this.emit('message', msg);
     } catch (err) {
       // A throwing listener must not tear down the MQTT parser or the process.
-      this.emitError(new TransportError('connection-lost', `message listener threw: ${errorMessage(err)}`, { cause: err }));
+      this.emitError(new TransportError('listener-error', `'message' listener threw: ${errorMessage(err)}`, { cause: err }));
     }
   }
 

@@ -138,6 +138,13 @@ describe('authorization by the broker ACL', () => {
     expect(in1.all.map((m) => m.payload.toString())).toEqual(['for thing1']);
   });
 
+  test("MQTT 5: a publish on thing2's topics is refused with the PUBACK reason", async () => {
+    const thing1 = await connected(pki.things['thing1']!, { protocolVersion: 5 });
+    const err = await expectKind(thing1.publish('$aws/things/thing2/jobs/get', 'spoofed', 1), 'publish-refused');
+    expect(err.message).toMatch(/Not authorized/i);
+    expect(thing1.connected).toBe(true);
+  });
+
   test("thing1 cannot publish on thing2's topics", async () => {
     const service = await connected(pki.service);
     const thing1 = await connected(pki.things['thing1']!);
@@ -157,6 +164,18 @@ describe('connection failures are classified', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(err.message).toMatch(/refused our client certificate/);
     expect(err.retryable).toBe(false);
+  });
+
+  test('TLS 1.3 peer that rejects our certificate after the handshake → certificate-refused', async () => {
+    // With TLS 1.3 the client finishes its handshake before the server has checked the client
+    // certificate: the refusal arrives as an alert (or a close) after 'secureConnect'.
+    const fake = await fakeBroker(() => undefined, { minVersion: 'TLSv1.3' });
+    try {
+      const t = transport(pki.otherCa.client, { port: fake.port });
+      await expectKind(t.connect(), 'certificate-refused');
+    } finally {
+      await fake.close();
+    }
   });
 
   test('root CA that did not sign the broker certificate → unknown-ca', async () => {
@@ -273,6 +292,47 @@ describe('publish and subscribe are bounded', () => {
   });
 });
 
+describe('dead connections and listeners', () => {
+  test('keep-alive detects a frozen broker; an in-flight publish fails at once, not at its timeout', async () => {
+    const t = await connected(pki.things['thing1']!, {
+      keepAliveSeconds: 1,
+      operationTimeoutMs: 30_000,
+      reconnect: { baseMs: 60_000, maxMs: 60_000 },
+    });
+    const disconnected = nextEvent<TransportError>(t, 'disconnect');
+    broker.pause();
+    try {
+      const started = Date.now();
+      const publish = t.publish('$aws/things/thing1/jobs/get', '{}', 1);
+      await expectKind(publish, 'connection-lost');
+      expect((await disconnected).kind).toBe('connection-lost');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      broker.resume();
+    }
+  });
+
+  test("a throwing 'message' listener is reported and the connection keeps working", async () => {
+    const service = await connected(pki.service);
+    const thing = await connected(pki.things['thing1']!);
+    const topic = '$aws/things/thing1/jobs/notify';
+    await thing.subscribe([topic]);
+    let calls = 0;
+    thing.on('message', () => {
+      calls += 1;
+      if (calls === 1) throw new Error('listener bug');
+    });
+    const reported = new Promise<TransportError>((resolve) => thing.once('error', resolve));
+    const thingIn = inbox(thing);
+    await service.publish(topic, 'first');
+    expect((await reported).kind).toBe('listener-error');
+    await service.publish(topic, 'second');
+    await waitFor(() => thingIn.all.some((m) => m.payload.toString() === 'second'));
+    expect(thing.connected).toBe(true);
+    expect(calls).toBe(2);
+  });
+});
+
 describe('reconnect', () => {
   test('after a broker restart: disconnect, connect again, subscriptions restored, offline in between', async () => {
     const service = await connected(pki.service);
@@ -319,6 +379,23 @@ describe('close', () => {
     await expectKind(t.connect(), 'closed');
   });
 
+  test('close during a connection attempt fails it at once', async () => {
+    const held: Socket[] = [];
+    const srv = await listenTcp((s) => held.push(s));
+    try {
+      const t = transport(pki.things['thing1']!, { port: (srv.address() as AddressInfo).port, connectTimeoutMs: 20_000 });
+      const connecting = t.connect();
+      await waitFor(() => held.length > 0);
+      const started = Date.now();
+      await t.close();
+      await expectKind(connecting, 'closed');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      held.forEach((s) => s.destroy());
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   test('close during the reconnect loop stops it', async () => {
     const t = await connected(pki.things['thing1']!, { reconnect: { baseMs: 5_000, maxMs: 5_000 } });
     const disconnected = nextEvent(t, 'disconnect');
@@ -329,6 +406,15 @@ describe('close', () => {
     expect(t.connected).toBe(false);
   });
 });
+
+/** Resolves when `cond` holds, checking on every turn of the event loop (no fixed sleep). */
+async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
+}
 
 function countSockets(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
@@ -342,7 +428,10 @@ async function listenTcp(onConn: (s: Socket) => void): Promise<Server> {
 }
 
 /** A TLS listener with the test server certificate that hands each mTLS connection to `onConn`. */
-async function fakeBroker(onConn: (s: TLSSocket) => void): Promise<{ port: number; close(): Promise<void> }> {
+async function fakeBroker(
+  onConn: (s: TLSSocket) => void,
+  tlsOpts: { minVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
+): Promise<{ port: number; close(): Promise<void> }> {
   const [key, cert, ca] = await Promise.all([
     readFile(pki.server.privateKeyFile),
     readFile(pki.server.certificateFile),
@@ -350,7 +439,7 @@ async function fakeBroker(onConn: (s: TLSSocket) => void): Promise<{ port: numbe
   ]);
   const sockets = new Set<TLSSocket>();
   const srv = createTlsServer(
-    { key, cert, ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['x-amzn-mqtt-ca'] },
+    { key, cert, ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['x-amzn-mqtt-ca'], ...tlsOpts },
     (s) => {
       sockets.add(s);
       s.on('error', () => undefined);
