@@ -91,7 +91,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     if (this.isConnected) return Promise.resolve();
     if (this.reconnectLoop) return this.nextConnect();
     this.connecting ??= this.attempt()
-      .then((sessionPresent) => this.onEstablished(sessionPresent, false))
+      .then((sessionPresent) => this.onEstablished(sessionPresent, this.subscriptions.size > 0))
       .finally(() => {
         this.connecting = undefined;
       });
@@ -230,10 +230,15 @@ export class MqttTransport extends EventEmitter implements Transport {
   private async attempt(): Promise<boolean> {
     const secureContext = await this.secureContext();
     if (this.closed) throw new TransportError('closed', 'closed while connecting');
+    const failure: AttemptFailure = { secure: false, host: this.opts.host, port: this.opts.port };
+    return this.awaitConnack(this.createClient(secureContext, failure), failure);
+  }
+
+  /** A client whose stream is our own TLS socket, so TLS failures are observed first-hand. */
+  private createClient(secureContext: SecureContext, failure: AttemptFailure): Live {
     const { host, port } = this.opts;
-    const failure: AttemptFailure = { secure: false, host, port };
     const live: Partial<Live> = {};
-    const client = new MqttClient(() => {
+    live.client = new MqttClient(() => {
       const socket = tlsConnect({
         host,
         port,
@@ -243,49 +248,49 @@ export class MqttTransport extends EventEmitter implements Transport {
         rejectUnauthorized: true,
         ...(this.opts.alpn ? { ALPNProtocols: [AWS_ALPN] } : {}),
       });
+      // Jobs requests are small and latency-bound: do not let Nagle hold them back.
       socket.setNoDelay(true);
       socket.once('secureConnect', () => (failure.secure = true));
       socket.on('error', (err) => (failure.socketError ??= err));
       live.socket = socket;
       return socket;
     }, this.clientOptions());
-    live.client = client;
-    const established = live as Live;
+    // Always have an 'error' listener: an unhandled one would crash the process.
+    live.client.on('error', () => undefined);
+    return live as Live;
+  }
+
+  private awaitConnack(live: Live, failure: AttemptFailure): Promise<boolean> {
+    const { client } = live;
     return new Promise<boolean>((resolve, reject) => {
-      const fail = (err: TransportError): void => {
-        cleanup();
+      const settle = (): void => {
+        clearTimeout(timer);
+        client.off('close', onClose);
+        client.off('connect', onConnect);
+        client.off('error', onError);
         this.abortAttempt = undefined;
-        void this.endClient(established, true);
+      };
+      const fail = (err: TransportError): void => {
+        settle();
+        void this.endClient(live, true);
         reject(err);
       };
-      const timer = setTimeout(
-        () => fail(new TransportError('timeout', `no CONNACK from ${host}:${port} within ${this.connectTimeoutMs} ms`)),
-        this.connectTimeoutMs,
-      );
+      const ms = this.connectTimeoutMs;
+      const timer = setTimeout(() => {
+        fail(new TransportError('timeout', `no CONNACK from ${failure.host}:${failure.port} within ${ms} ms`));
+      }, ms);
       const onError = (err: Error & { code?: string | number }): void => {
         failure.clientError ??= err;
       };
       // mqtt.js emits 'error' only for some failures but always 'close': decide on 'close'.
       const onClose = (): void => fail(classifyConnectFailure(failure));
       const onConnect = (connack: { sessionPresent?: boolean }): void => {
-        if (this.closed) {
-          fail(new TransportError('closed', 'closed while connecting'));
-          return;
-        }
-        cleanup();
-        this.abortAttempt = undefined;
-        this.live = established;
-        this.watch(established);
+        if (this.closed) return fail(new TransportError('closed', 'closed while connecting'));
+        settle();
+        this.live = live;
+        this.watch(live);
         resolve(connack.sessionPresent === true);
       };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        client.off('close', onClose);
-        client.off('connect', onConnect);
-        client.off('error', onError);
-      };
-      // Always have an 'error' listener: an unhandled one would crash the process.
-      client.on('error', () => undefined);
       client.on('error', onError);
       client.once('close', onClose);
       client.once('connect', onConnect);
