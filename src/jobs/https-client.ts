@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { retry } from '../lib/backoff';
 import { systemClock, epochSeconds } from '../lib/clock';
 import type { Clock } from '../lib/clock';
@@ -180,6 +181,11 @@ export class HttpsJobsClient implements JobsApi {
     const timeoutMs = opts.timeoutMs ?? this.o.timeoutMs ?? 10_000;
     const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
     return new Promise<RawResponse>((resolve, reject) => {
+      // The signal may have fired while the agent was loading or between retries.
+      if (opts.signal?.aborted) {
+        reject(new AbortedError(what, opts.signal.reason));
+        return;
+      }
       const headers: Record<string, string | number> = { accept: 'application/json' };
       if (body !== undefined) {
         headers['content-type'] = 'application/json';
@@ -194,9 +200,18 @@ export class HttpsJobsClient implements JobsApi {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
       };
+      // Where a failure happened tells a refused certificate from a network fault: after the TCP
+      // connect but before the TLS handshake completed, it is the handshake that failed.
+      let stage: Stage = 'reused';
+      req.once('socket', (sock: TLSSocket) => {
+        if (req.reusedSocket) return;
+        stage = sock.connecting ? 'connecting' : 'handshake';
+        sock.once('connect', () => (stage = 'handshake'));
+        sock.once('secureConnect', () => (stage = 'secure'));
+      });
       req.once('error', (err) => {
         settle();
-        reject(classify(err, what));
+        reject(classify(err, what, stage));
       });
       req.once('response', (res) => {
         readAll(res).then(
@@ -206,7 +221,7 @@ export class HttpsJobsClient implements JobsApi {
           },
           (err: unknown) => {
             settle();
-            reject(classify(err, what));
+            reject(classify(err, what, 'secure'));
           },
         );
       });
@@ -253,10 +268,15 @@ function isRetryable(err: unknown, method: Method): boolean {
   return false;
 }
 
-function classify(err: unknown, what: string): Error {
+type Stage = 'reused' | 'connecting' | 'handshake' | 'secure';
+
+function classify(err: unknown, what: string, stage: Stage): Error {
   if (err instanceof AgentError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   if (isTlsFailure(err)) return new JobsTlsError(`${what}: TLS failure: ${msg}`, err);
+  if (stage === 'handshake') {
+    return new JobsTlsError(`${what}: the server closed the connection during the TLS handshake (client certificate refused?): ${msg}`, err);
+  }
   return new JobsNetworkError(`${what}: ${msg}`, err);
 }
 

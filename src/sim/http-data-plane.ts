@@ -10,6 +10,11 @@
  * when a policy denies an HTTPS request (CertificateValidationException is reserved for the
  * certificate itself being unusable, which the handshake settles here).
  *
+ * TLS 1.2 by default: node's TLS server can refuse a client certificate only by closing the
+ * connection. Under TLS 1.2 that close lands inside the handshake, so a client sees a handshake
+ * failure — what AWS's alert produces — rather than a reset after a completed TLS 1.3 handshake,
+ * which no client can tell from a lost response. `tls.maxVersion` lifts it.
+ *
  * Faults: throttling and internal errors are decided by the service; the per-thing response delay
  * and dropped responses are applied here, after the service has acted (a dropped response is a
  * closed connection: the change happened, the device never heard).
@@ -53,7 +58,7 @@ export interface DataPlaneOptions {
   service: DataPlaneService;
   host: string;
   port: number;
-  tls: { caPem: string; certPem: string; keyPem: string };
+  tls: { caPem: string; certPem: string; keyPem: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
   /** Maps a verified client certificate to its thing; default: the subject CN. */
   thingOf?: (peerCert: PeerCertificate) => string | undefined;
   log?: Logger;
@@ -195,6 +200,7 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<RunningServer
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
+      maxVersion: o.tls.maxVersion ?? 'TLSv1.2',
     },
     (req, res) => {
       front.handle(req, res).catch((err: unknown) => {
