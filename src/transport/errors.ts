@@ -108,7 +108,7 @@ const NOT_AUTHORIZED_CODES = new Set([4, 5, 134, 135, 138]);
 
 function classifySocketError(err: Error & { code?: string }, f: AttemptFailure): TransportError {
   const code = err.code ?? '';
-  const detail = `${code ? `${code}: ` : ''}${err.message} (${f.host}:${f.port})`;
+  const detail = `${code ? `${code}: ` : ''}${err.message.trim()} (${f.host}:${f.port})`;
   if (UNTRUSTED_CHAIN.has(code)) return new TransportError('unknown-ca', detail, { cause: err });
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new TransportError('hostname-mismatch', detail, { cause: err });
   if (CERT_ALERT.test(code)) return new TransportError('certificate-refused', detail, { cause: err });
