@@ -1,0 +1,233 @@
+/**
+ * `check-config`: what schema validation cannot see — files that exist, are readable, parse and
+ * belong together; permissions that would let another local user steal the key or plant a handler;
+ * and collisions with a Greengrass nucleus on the same device. Every problem is collected.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { constants, promises as fsp, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import { errorMessage } from '../lib/errors';
+import { certMatchesKey } from '../lib/pki';
+import type { AgentConfig } from './types';
+
+export interface CheckResult {
+  errors: string[];
+  warnings: string[];
+}
+
+export interface CheckOptions {
+  /** Greengrass v2 root to look for (default /greengrass/v2, plus a scan for a running nucleus). */
+  greengrassRoot?: string;
+  /** Environment the PIN variable is looked up in (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Time for certificate validity checks (default now). */
+  now?: Date;
+}
+
+const GREENGRASS_DEPLOYMENT_NAMESPACE = 'aws-gg-deployment';
+const EXPIRY_WARNING_DAYS = 30;
+const mode = (st: Stats) => `0${(st.mode & 0o777).toString(8)}`;
+
+class Report implements CheckResult {
+  errors: string[] = [];
+  warnings: string[] = [];
+  error(key: string, msg: string): void {
+    this.errors.push(`${key}: ${msg}`);
+  }
+  warn(key: string, msg: string): void {
+    this.warnings.push(`${key}: ${msg}`);
+  }
+}
+
+function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'does not exist';
+  if (e.code === 'EACCES') return 'cannot be reached by this user (permission denied)';
+  return `cannot be used: ${typeof e.message === 'string' ? e.message : errorMessage(err)}`;
+}
+
+/** stat + read access; reports and returns undefined when the file is unusable. */
+async function readableFile(r: Report, key: string, file: string): Promise<Stats | undefined> {
+  let st: Stats;
+  try {
+    st = await fsp.stat(file);
+  } catch (err) {
+    r.error(key, `${file} ${describeFsError(err)}`);
+    return undefined;
+  }
+  if (!st.isFile()) {
+    r.error(key, `${file} is not a regular file`);
+    return undefined;
+  }
+  try {
+    await fsp.access(file, constants.R_OK);
+  } catch {
+    r.error(key, `${file} is not readable by this user`);
+    return undefined;
+  }
+  return st;
+}
+
+/** A secret (key, PIN) must be neither readable nor writable by group or others. */
+async function secretFile(r: Report, key: string, file: string): Promise<string | undefined> {
+  const st = await readableFile(r, key, file);
+  if (st === undefined) return undefined;
+  if ((st.mode & 0o077) !== 0) r.error(key, `${file} is accessible by group or others (mode ${mode(st)}); run: chmod 600 ${file}`);
+  return fsp.readFile(file, 'utf8');
+}
+
+function checkValidity(r: Report, key: string, cert: X509Certificate, now: Date): void {
+  const to = new Date(cert.validTo);
+  if (new Date(cert.validFrom) > now) r.error(key, `certificate is not valid before ${cert.validFrom} (is the clock right?)`);
+  if (to < now) r.error(key, `certificate expired on ${cert.validTo}`);
+  else if (to.getTime() - now.getTime() < EXPIRY_WARNING_DAYS * 86_400_000) r.warn(key, `certificate expires soon (${cert.validTo})`);
+}
+
+async function checkTls(r: Report, cfg: AgentConfig, now: Date): Promise<void> {
+  const certKey = 'tls.certificateFile';
+  let certPem: string | undefined;
+  if (await readableFile(r, certKey, cfg.tls.certificateFile)) {
+    certPem = await fsp.readFile(cfg.tls.certificateFile, 'utf8');
+    try {
+      checkValidity(r, certKey, new X509Certificate(certPem), now);
+    } catch (err) {
+      r.error(certKey, `${cfg.tls.certificateFile} is not a PEM certificate (${errorMessage(err)})`);
+      certPem = undefined;
+    }
+  }
+  const keyFile = cfg.tls.privateKeyFile;
+  if (keyFile !== undefined) {
+    const keyPem = await secretFile(r, 'tls.privateKeyFile', keyFile);
+    let keyOk = keyPem !== undefined;
+    if (keyPem !== undefined) {
+      try {
+        createPrivateKey(keyPem);
+      } catch (err) {
+        r.error('tls.privateKeyFile', `${keyFile} is not a PEM private key (${errorMessage(err)})`);
+        keyOk = false;
+      }
+    }
+    if (keyOk && certPem !== undefined && keyPem !== undefined && !certMatchesKey(certPem, keyPem)) {
+      r.error('tls.privateKeyFile', `${keyFile} is not the key of the certificate ${cfg.tls.certificateFile}`);
+    }
+  }
+  await checkCaBundle(r, cfg.tls.rootCaFile, now);
+}
+
+async function checkCaBundle(r: Report, file: string, now: Date): Promise<void> {
+  const key = 'tls.rootCaFile';
+  if (!(await readableFile(r, key, file))) return;
+  const blocks = (await fsp.readFile(file, 'utf8')).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) {
+    r.error(key, `${file} holds no PEM certificate`);
+    return;
+  }
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      const ca = new X509Certificate(pem);
+      if (new Date(ca.validTo) < now) r.warn(key, `certificate ${i + 1} in ${file} expired on ${ca.validTo}`);
+    } catch (err) {
+      r.error(key, `certificate ${i + 1} in ${file} does not parse (${errorMessage(err)})`);
+    }
+  }
+}
+
+/** The state directory exists and is writable, or its nearest existing ancestor lets us create it. */
+async function checkStateDirectory(r: Report, dir: string): Promise<void> {
+  const key = 'stateDirectory';
+  let probe = dir;
+  for (;;) {
+    const st = await fsp.stat(probe).catch(() => undefined);
+    if (st !== undefined) {
+      if (!st.isDirectory()) r.error(key, `${probe} is not a directory`);
+      else if (!(await fsp.access(probe, constants.W_OK | constants.X_OK).then(() => true, () => false))) {
+        r.error(key, probe === dir ? `${dir} is not writable by this user` : `${dir} does not exist and ${probe} is not writable, so it cannot be created`);
+      } else if (probe === dir && (st.mode & 0o022) !== 0) {
+        r.warn(key, `${dir} is writable by group or others (mode ${mode(st)}); the journal decides what runs: chmod 700 ${dir}`);
+      }
+      return;
+    }
+    const parent = path.dirname(probe);
+    if (parent === probe) return;
+    probe = parent;
+  }
+}
+
+/** Code in a handler directory runs as the agent (often root): nobody else may be able to add any. */
+async function checkHandlerDirectories(r: Report, cfg: AgentConfig): Promise<void> {
+  const dirs = [
+    ...cfg.handlers.directories.map((d, i) => [`handlers.directories[${i}]`, d] as const),
+    ...cfg.handlers.scriptDirectories.map((d, i) => [`handlers.scriptDirectories[${i}]`, d] as const),
+  ];
+  for (const [key, dir] of dirs) {
+    const st = await fsp.stat(dir).catch((err: unknown) => describeFsError(err));
+    if (typeof st === 'string') r.error(key, `${dir} ${st}`);
+    else if (!st.isDirectory()) r.error(key, `${dir} is not a directory`);
+    else if ((st.mode & 0o022) !== 0) {
+      r.error(key, `${dir} is writable by group or others (mode ${mode(st)}): anyone able to write there can run code as the agent; run: chmod go-w ${dir}`);
+    } else if (typeof process.getuid === 'function' && st.uid !== 0 && st.uid !== process.getuid()) {
+      r.warn(key, `${dir} is owned by uid ${st.uid}, neither root nor the agent's user: that user can run code as the agent`);
+    }
+  }
+}
+
+async function greengrassPresent(opts: CheckOptions): Promise<string | undefined> {
+  const root = opts.greengrassRoot ?? '/greengrass/v2';
+  if (await fsp.stat(root).then(() => true, () => false)) return `a Greengrass installation at ${root}`;
+  if (opts.greengrassRoot !== undefined) return undefined;
+  // A nucleus installed elsewhere: look for its process (Greengrass.jar on the java command line).
+  const pids = await fsp.readdir('/proc').catch(() => [] as string[]);
+  for (const pid of pids.filter((p) => /^\d+$/.test(p))) {
+    const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes('Greengrass.jar')) return `a running Greengrass nucleus (pid ${pid})`;
+  }
+  return undefined;
+}
+
+async function checkGreengrass(r: Report, cfg: AgentConfig, opts: CheckOptions): Promise<void> {
+  if (cfg.jobs.namespaces.includes(GREENGRASS_DEPLOYMENT_NAMESPACE)) {
+    r.warn(
+      'jobs.namespaces',
+      `"${GREENGRASS_DEPLOYMENT_NAMESPACE}" holds Greengrass deployments; the nucleus works those jobs, and this agent would compete with it`,
+    );
+  }
+  if (cfg.mqtt.clientId !== cfg.thingName) return;
+  const found = await greengrassPresent(opts);
+  if (found !== undefined) {
+    r.error(
+      'mqtt.clientId',
+      `"${cfg.mqtt.clientId}" equals the thing name, and ${found} connects with that client id: each connection would knock the other off. ` +
+        `Use "${cfg.thingName}-jobs" (the thing's IoT policy must allow iot:Connect for it)`,
+    );
+  }
+}
+
+async function checkPkcs11(r: Report, cfg: AgentConfig, env: NodeJS.ProcessEnv): Promise<void> {
+  const p11 = cfg.pkcs11;
+  if (p11 === undefined) return;
+  if (p11.library.includes('/')) await readableFile(r, 'pkcs11.library', p11.library);
+  if (p11.pinFile !== undefined) {
+    const pin = await secretFile(r, 'pkcs11.pinFile', p11.pinFile);
+    if (pin !== undefined && pin.trim() === '') r.error('pkcs11.pinFile', `${p11.pinFile} is empty`);
+  }
+  if (p11.pinEnv !== undefined && (env[p11.pinEnv] ?? '') === '') {
+    r.warn('pkcs11.pinEnv', `${p11.pinEnv} is not set here; the service's environment must set it`);
+  }
+}
+
+function checkConnection(r: Report, cfg: AgentConfig): void {
+  if (cfg.mqtt.port === 443 && !cfg.mqtt.alpn) r.warn('mqtt.alpn', 'port 443 needs alpn: true for MQTT with a client certificate (ALPN x-amzn-mqtt-ca)');
+  if (cfg.mqtt.port !== 443 && cfg.mqtt.alpn) r.warn('mqtt.alpn', `ALPN x-amzn-mqtt-ca is meant for port 443, not ${cfg.mqtt.port}`);
+}
+
+export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Promise<CheckResult> {
+  const r = new Report();
+  const now = opts.now ?? new Date();
+  checkConnection(r, cfg);
+  await checkTls(r, cfg, now);
+  await checkStateDirectory(r, cfg.stateDirectory);
+  await checkHandlerDirectories(r, cfg);
+  await checkGreengrass(r, cfg, opts);
+  await checkPkcs11(r, cfg, opts.env ?? process.env);
+  return { errors: r.errors, warnings: r.warnings };
+}
