@@ -101,7 +101,7 @@ describe('sd_notify', () => {
     expect(errors).toEqual([]);
   });
 
-  it('works with an abstract socket name and carries the sender's credentials', async () => {
+  it('works with an abstract socket name and carries the sender credentials', async () => {
     const name = `@iot-jobs-agent-test-${process.pid}-${Date.now()}`;
     listener = await Listener.start(name);
     const n = createSdNotifier({ NOTIFY_SOCKET: name, PATH: process.env.PATH });
