@@ -34,10 +34,11 @@ export function judgeRejection(item: OutboxItem, err: unknown): Verdict {
   if (st && st.status === item.status) return 'done-already';
   switch (err.rejectCode) {
     case 'VersionMismatch':
+    case 'InvalidStateTransition':
+      // Over HTTPS a version mismatch arrives as InvalidStateTransitionException with the stored state.
       if (st && isTerminal(st.status)) return 'done-gone';
       if (st) return { retryWithVersion: st.versionNumber };
-      return 'retry';
-    case 'InvalidStateTransition':
+      return err.rejectCode === 'VersionMismatch' ? 'retry' : 'done-gone';
     case 'TerminalStateReached':
     case 'ResourceNotFound':
       return 'done-gone';

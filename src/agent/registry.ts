@@ -10,21 +10,23 @@ export interface HandlerRegistry {
   names(): string[];
 }
 
-/** Resolves `{operation: NAME}` documents by name, and `{version, steps}` / legacy Device Client forms through `fallback`. */
-export function mapRegistry(handlers: ReadonlyMap<string, JobHandler>, fallback?: (doc: Record<string, unknown>) => Resolution | undefined): HandlerRegistry {
+export type Chooser = (doc: unknown, handlers: ReadonlyMap<string, JobHandler<never>>) => { handler: string } | { reject: string };
+
+/** Plain `{operation: NAME}` lookup, for when no richer chooser is given. */
+export const chooseByOperation: Chooser = (doc, handlers) => {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { reject: 'job document must be a JSON object' };
+  const op = (doc as { operation?: unknown }).operation;
+  if (typeof op !== 'string' || op.length === 0) return { reject: 'job document names no operation' };
+  return handlers.has(op) ? { handler: op } : { reject: `no handler for operation ${JSON.stringify(op).slice(0, 140)}` };
+};
+
+export function mapRegistry(handlers: ReadonlyMap<string, JobHandler>, choose: Chooser = chooseByOperation): HandlerRegistry {
   return {
     resolve(document: unknown): Resolution {
-      if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-        return { ok: false, reason: 'job document must be a JSON object' };
-      }
-      const doc = document as Record<string, unknown>;
-      const viaFallback = fallback?.(doc);
-      if (viaFallback) return viaFallback;
-      if (typeof doc.operation !== 'string' || doc.operation.length === 0) {
-        return { ok: false, reason: 'job document names no operation (expected "operation" or Device Client "steps")' };
-      }
-      const handler = handlers.get(doc.operation);
-      return handler ? { ok: true, handler, document: doc } : { ok: false, reason: `no handler for operation ${JSON.stringify(doc.operation).slice(0, 140)}` };
+      const c = choose(document, handlers as ReadonlyMap<string, JobHandler<never>>);
+      if ('reject' in c) return { ok: false, reason: c.reject };
+      const handler = handlers.get(c.handler);
+      return handler ? { ok: true, handler, document } : { ok: false, reason: `no handler named ${c.handler}` };
     },
     byName: (name) => handlers.get(name),
     names: () => [...handlers.keys()],

@@ -1,0 +1,92 @@
+/**
+ * Builds an Agent from a validated configuration: transport, Jobs clients (MQTT for the default
+ * namespace, HTTPS data plane for the others unless configured otherwise), the durable store, the
+ * handler registry and the safe process runner.
+ */
+import { join } from 'node:path';
+import type { AgentConfig } from '../config/types';
+import { createDeviceClientHandler } from '../handlers/device-client';
+import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
+import { loadHandlers, builtinHandlersDir } from '../handlers/loader';
+import { createProcessRunner } from '../handlers/process';
+import type { JobHandler } from '../handlers/api';
+import { HttpsJobsClient } from '../jobs/https-client';
+import { MqttJobsClient } from '../jobs/mqtt-client';
+import type { Logger } from '../lib/log';
+import { openStateStore } from '../store/file-store';
+import { createTransport } from '../transport';
+import { Agent } from './agent';
+import type { Notifier } from './agent';
+import { mapRegistry } from './registry';
+import type { HandlerRegistry } from './registry';
+
+export interface CreateAgentOptions {
+  log: Logger;
+  notifier?: Notifier;
+  /** Extra handlers (tests, embedding); they win over loaded ones with the same name. */
+  handlers?: JobHandler[];
+  /** Load the built-in handlers too (default true). */
+  builtins?: boolean;
+}
+
+export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions): Promise<{ registry: HandlerRegistry; problems: string[] }> {
+  const dirs = [...(o.builtins === false ? [] : [builtinHandlersDir()]), ...config.handlers.directories];
+  const loaded = await loadHandlers(dirs, { log: o.log });
+  const map = new Map(loaded.handlers);
+  for (const h of o.handlers ?? []) map.set(h.name, h);
+  // AWS IoT Device Client documents (`steps`, legacy `operation` + script) and managed templates.
+  if (!map.has(DEVICE_CLIENT_HANDLER)) {
+    map.set(
+      DEVICE_CLIENT_HANDLER,
+      createDeviceClientHandler({
+        scriptDirectories: config.handlers.scriptDirectories,
+        handlers: () => map,
+        optionsFor: (name) => config.handlers.options[name] ?? {},
+      }),
+    );
+  }
+  return { registry: mapRegistry(map, chooseHandler), problems: loaded.problems };
+}
+
+export async function createAgent(config: AgentConfig, o: CreateAgentOptions): Promise<Agent> {
+  const log = o.log;
+  const { registry, problems } = await buildRegistry(config, o);
+  for (const p of problems) log.error({ problem: p }, 'handler not loaded');
+  log.info({ handlers: registry.names() }, 'handlers loaded');
+  const store = await openStateStore(join(config.stateDirectory, 'journal'), {
+    outboxLimit: config.jobs.outboxLimit,
+    onWarn: (msg) => log.warn(msg),
+  });
+  const m = config.mqtt;
+  const transport = createTransport({
+    host: m.endpoint,
+    port: m.port,
+    clientId: m.clientId,
+    protocolVersion: m.protocolVersion,
+    alpn: m.alpn,
+    keepAliveSeconds: m.keepAliveSeconds,
+    tls: config.tls,
+    operationTimeoutMs: config.jobs.requestTimeoutSeconds * 1000,
+  });
+  const timeoutMs = config.jobs.requestTimeoutSeconds * 1000;
+  const mqttJobs = new MqttJobsClient({
+    transport,
+    thingName: config.thingName,
+    namespaces: config.jobs.namespaces,
+    defaultNamespace: config.jobs.defaultNamespace,
+    timeoutMs,
+    log: log.child({ component: 'jobs' }),
+  });
+  const httpsNamespaces = config.jobs.namespaces.filter((n) => !config.jobs.mqttNamespaces.includes(n));
+  let httpsJobs: HttpsJobsClient | undefined;
+  if (httpsNamespaces.length > 0 && config.jobs.dataPlaneEndpoint && config.tls.privateKeyFile) {
+    httpsJobs = new HttpsJobsClient({
+      endpoint: config.jobs.dataPlaneEndpoint,
+      thingName: config.thingName,
+      tls: { certificateFile: config.tls.certificateFile, privateKeyFile: config.tls.privateKeyFile, rootCaFile: config.tls.rootCaFile },
+      timeoutMs,
+    });
+  }
+  const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: log.child({ component: 'process' }) });
+  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}) });
+}

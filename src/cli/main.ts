@@ -1,0 +1,93 @@
+/**
+ * The command line: argv → subcommand, exit codes (0 ok, 1 runtime failure, 2 bad usage or bad
+ * config) and signal handling. The only place in the project that touches process signals or exits.
+ */
+import { ConfigError, errorMessage } from '../lib/errors';
+import { UsageError } from './args';
+import type { CliIo, Subcommand } from './args';
+import { checkConfigCommand } from './check-config';
+import { demoCommand } from './demo';
+import { runCommand } from './run';
+import { simCommand } from './sim';
+import { statusCommand } from './status';
+
+const COMMANDS: Subcommand[] = [runCommand, checkConfigCommand, statusCommand, simCommand, demoCommand];
+
+function topUsage(): string {
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)}${c.summary}`);
+  return `Usage: iot-jobs-agent <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'iot-jobs-agent <command> --help' for a command's options.`;
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    onStopSignal(onSecond?: () => void): Promise<NodeJS.Signals> {
+      return new Promise((resolve) => {
+        let first = true;
+        const handler = (sig: NodeJS.Signals): void => {
+          if (first) {
+            first = false;
+            resolve(sig);
+            return;
+          }
+          if (onSecond) onSecond();
+          else process.exit(130);
+        };
+        process.on('SIGINT', handler);
+        process.on('SIGTERM', handler);
+      });
+    },
+  };
+}
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(`${topUsage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    io.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr.write(`iot-jobs-agent: unknown command ${JSON.stringify(name)}\n\n${topUsage()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`iot-jobs-agent ${cmd.name}: ${err.message}\n\n${cmd.usage}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr.write(`iot-jobs-agent ${cmd.name}: invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return 2;
+    }
+    io.stderr.write(`iot-jobs-agent ${cmd.name}: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('iot-jobs-agent.js') || process.argv[1]?.endsWith('iot-jobs-agent')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Whatever a library left open (a keep-alive socket, a timer) must not keep a finished command alive.
+      setTimeout(() => process.exit(code), 2000).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`iot-jobs-agent: ${errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

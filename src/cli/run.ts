@@ -1,0 +1,54 @@
+/** `iot-jobs-agent run`: the agent in the foreground, as systemd starts it. */
+import { createAgent } from '../agent/create';
+import { checkConfig } from '../config/check';
+import { ConfigError, errorMessage } from '../lib/errors';
+import { createLogger } from '../lib/log';
+import type { LogLevel } from '../lib/log';
+import { createSdNotifier } from '../lib/sd-notify';
+import { parseFlags } from './args';
+import type { CliIo, Subcommand } from './args';
+import { configFrom } from './config-flags';
+import { prettyDestination } from './pretty';
+
+const USAGE = `Usage: iot-jobs-agent run --config FILE [--log-level L] [--log-pretty]
+
+Runs the agent in the foreground: connects to AWS IoT Core (or the local Jobs service), fetches and
+runs pending jobs, reports every status. SIGTERM/SIGINT drain and stop it (exit 0); a second signal
+exits at once. Configuration keys may be overridden by IOT_JOBS_AGENT_* environment variables.`;
+
+export const runCommand: Subcommand = {
+  name: 'run',
+  summary: 'run the agent in the foreground',
+  usage: USAGE,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const f = parseFlags(argv, { config: { type: 'string' }, 'log-level': { type: 'string' }, 'log-pretty': { type: 'boolean' } });
+    const cfg = configFrom(f.config, io);
+    const checked = await checkConfig(cfg, { env: io.env });
+    if (checked.errors.length) throw new ConfigError(checked.errors);
+    const level = (f['log-level'] ?? cfg.log.level) as LogLevel;
+    const log = createLogger({ level, ...(f['log-pretty'] ? { destination: prettyDestination(io.stdout) } : {}), base: { thing: cfg.thingName } });
+    for (const w of checked.warnings) log.warn(w);
+    const notifier = createSdNotifier(io.env);
+    const agent = await createAgent(cfg, { log, notifier });
+    const stopped = new Promise<void>((resolve) => agent.once('state', function onState(s: string) {
+      if (s === 'stopped') resolve();
+      else agent.once('state', onState);
+    }));
+    await agent.start();
+    log.info({ version: process.version, pid: process.pid }, 'agent started');
+    const sig = await io.onStopSignal(() => {
+      log.warn('second stop signal: exiting now; the journal is already on disk');
+      void agent.stop({ immediate: true }).finally(() => process.exit(1));
+    });
+    log.info({ signal: sig }, 'stop signal received: draining');
+    try {
+      await agent.stop();
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'error while stopping');
+      return 1;
+    }
+    await stopped;
+    log.info('agent stopped');
+    return 0;
+  },
+};

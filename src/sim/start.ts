@@ -1,0 +1,123 @@
+/**
+ * `startJobsService`: the whole local Jobs service — PKI under the state directory, the state
+ * machine in real time, an MQTT front (embedded aedes or an external broker), the HTTPS data plane
+ * and the HTTP control plane — and `endpoints.json` describing how to reach it.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { atomicWriteFile } from '../lib/fsutil';
+import { silentLogger } from '../lib/log';
+import type { Logger } from '../lib/log';
+import { startControlPlane } from './http-control-plane';
+import { startDataPlane } from './http-data-plane';
+import { startEmbeddedBroker } from './mqtt-embedded';
+import type { RunningFront } from './mqtt-embedded';
+import { joinExternalBroker } from './mqtt-external';
+import { ensureSimPki } from './pki-store';
+import type { CertFiles, SimPki } from './pki-store';
+import { createIssuer } from './provisioning';
+import { SimRuntime } from './runtime';
+import type { SimOptions } from './types';
+
+export interface StartJobsServiceOptions {
+  stateDir: string;
+  things?: string[];
+  host?: string;
+  mqttPort?: number;
+  httpsPort?: number;
+  controlPort?: number;
+  /** Join this broker (`mqtts://host:port`) instead of embedding one. */
+  broker?: string;
+  brokerCert?: string;
+  brokerKey?: string;
+  brokerCa?: string;
+  /** Issue every certificate from this CA instead of generating one. */
+  caCert?: string;
+  caKey?: string;
+  options?: Partial<SimOptions>;
+  timeScale?: number;
+  log?: Logger;
+}
+
+export interface Endpoints {
+  mqtt: string;
+  dataPlane: string;
+  controlPlane: string;
+  caFile: string;
+  things: Record<string, CertFiles>;
+}
+
+export interface JobsServiceHandle {
+  endpoints: Endpoints;
+  endpointsFile: string;
+  runtime: SimRuntime;
+  pki: SimPki;
+  close(): Promise<void>;
+}
+
+export async function startJobsService(o: StartJobsServiceOptions): Promise<JobsServiceHandle> {
+  const log = o.log ?? silentLogger();
+  const host = o.host ?? '127.0.0.1';
+  const things = o.things ?? ['thing1'];
+  await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+  const pki = await ensureSimPki(o.stateDir, things, { caCertFile: o.caCert, caKeyFile: o.caKey });
+  const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale });
+  for (const t of things) runtime.service.createThing(t);
+  const tls = { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+  const fronts: RunningFront[] = [];
+  try {
+    let mqttUrl: string;
+    if (o.broker) {
+      const ext = await joinExternalBroker({
+        runtime,
+        url: o.broker,
+        certificateFile: o.brokerCert ?? pki.service.certificateFile,
+        privateKeyFile: o.brokerKey ?? pki.service.privateKeyFile,
+        caFile: o.brokerCa ?? pki.caFile,
+        log,
+      });
+      fronts.push(ext);
+      mqttUrl = o.broker;
+    } else {
+      const mqtt = await startEmbeddedBroker({ runtime, host, port: o.mqttPort ?? 0, tls, log });
+      fronts.push(mqtt);
+      mqttUrl = `mqtts://${host}:${mqtt.port}`;
+    }
+    const data = await startDataPlane({ service: runtime.service, host, port: o.httpsPort ?? 0, tls, log });
+    fronts.push(data);
+    const control = await startControlPlane({
+      service: runtime.service,
+      host,
+      port: o.controlPort ?? 0,
+      issuer: createIssuer(pki, runtime.service, join(o.stateDir, 'things')),
+      log,
+    });
+    fronts.push(control);
+    const endpoints: Endpoints = {
+      mqtt: mqttUrl,
+      dataPlane: `https://${host}:${data.port}`,
+      controlPlane: `http://${host}:${control.port}`,
+      caFile: pki.caFile,
+      things: pki.things,
+    };
+    const endpointsFile = join(o.stateDir, 'endpoints.json');
+    await atomicWriteFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, 0o644);
+    let closed = false;
+    return {
+      endpoints,
+      endpointsFile,
+      runtime,
+      pki,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await Promise.allSettled(fronts.map((f) => f.close()));
+        runtime.close();
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(fronts.map((f) => f.close()));
+    runtime.close();
+    throw err;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The real parts most integration/e2e tests stand on: a test PKI, mosquitto over mTLS, and the local
+ * Jobs service joined to it as the privileged `jobs-service` client, issuing from the same CA.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { startJobsService } from '../../src/sim/start';
+import type { JobsServiceHandle, StartJobsServiceOptions } from '../../src/sim/start';
+import { startMosquitto } from './mosquitto';
+import type { Mosquitto } from './mosquitto';
+import { makeTestPki } from './pki';
+import type { TestPki } from './pki';
+
+export interface Stack {
+  dir: string;
+  pki: TestPki;
+  broker: Mosquitto;
+  sim: JobsServiceHandle;
+  /** The AWS SDK control-plane client pointed at the sim. */
+  iot: IoTClient;
+  close(): Promise<void>;
+}
+
+export async function startStack(o: { things?: string[]; sim?: Partial<StartJobsServiceOptions> } = {}): Promise<Stack> {
+  const things = o.things ?? ['thing1', 'thing2'];
+  const dir = await mkdtemp(join(tmpdir(), 'ija-stack-'));
+  const pki = await makeTestPki(dir, things);
+  await writeFile(join(dir, 'ca.key'), pki.caKeyPem, { mode: 0o600 });
+  const broker = await startMosquitto({ dir, pki });
+  const sim = await startJobsService({
+    stateDir: join(dir, 'sim'),
+    things,
+    broker: broker.url,
+    brokerCert: pki.service.certificateFile,
+    brokerKey: pki.service.privateKeyFile,
+    brokerCa: pki.caFile,
+    caCert: pki.caFile,
+    caKey: join(dir, 'ca.key'),
+    ...o.sim,
+  }).catch(async (err: unknown) => {
+    await broker.stop();
+    throw err;
+  });
+  const iot = new IoTClient({
+    endpoint: sim.endpoints.controlPlane,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'sim' },
+  });
+  return {
+    dir,
+    pki,
+    broker,
+    sim,
+    iot,
+    close: async () => {
+      iot.destroy();
+      await sim.close();
+      await broker.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
