@@ -11,7 +11,7 @@
  *
  * The cost: the sender is a child process, so the unit needs NotifyAccess=all (NotifyAccess=main
  * would drop these messages). Job processes run in the same cgroup and could therefore notify too;
- * the handler runner removes NOTIFY_SOCKET from their environment, and a forged WATCHDOG=1 can at
+ * job processes start with a scrubbed environment without NOTIFY_SOCKET, and a forged WATCHDOG=1 can at
  * worst delay a restart. See systemd/README.md.
  */
 import { execFile } from 'node:child_process';
