@@ -1,7 +1,7 @@
 /**
  * One writer per state directory: two agents appending to one journal would interleave records
  * and each would believe its own view. A lock file holds the owner's pid; a lock whose owner is
- * gone (kill -9, power loss) is taken over.
+ * gone (kill -9) or that was taken before the last reboot (power loss) is taken over.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -26,9 +26,17 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readOwner(file: string): Promise<number | undefined> {
+/** Differs after every reboot: a pid recorded before a power cut says nothing about today's pids. */
+async function bootId(): Promise<string> {
+  return (await fsp.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+}
+
+async function readOwner(file: string, boot: string): Promise<number | undefined> {
   try {
-    const pid = Number.parseInt((await fsp.readFile(file, 'utf8')).trim(), 10);
+    const [pidText, ownerBoot] = (await fsp.readFile(file, 'utf8')).trim().split(/\s+/);
+    const pid = Number.parseInt(pidText ?? '', 10);
+    // Embedded boots are deterministic enough that our old pid may now belong to another process.
+    if (ownerBoot !== undefined && ownerBoot !== boot) return undefined;
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -39,9 +47,10 @@ async function readOwner(file: string): Promise<number | undefined> {
 /** Take the directory's lock; resolves to a release function. */
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, LOCK_FILE);
+  const boot = await bootId();
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      await fsp.writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      await fsp.writeFile(file, `${process.pid} ${boot}\n`, { flag: 'wx', mode: 0o600 });
       await fsyncDir(dir);
       return async () => {
         await fsp.rm(file, { force: true });
@@ -49,7 +58,7 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = await readOwner(file);
+    const owner = await readOwner(file, boot);
     // Our own pid: this process already opened the store (a second writer here is just as wrong).
     if (owner !== undefined && (owner === process.pid || alive(owner))) throw new StoreLockedError(dir, owner);
     // Stale (owner died) or unreadable (died while writing it): remove and try again.
