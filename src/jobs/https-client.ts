@@ -250,6 +250,9 @@ export class HttpsJobsClient implements JobsApi {
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
     return new Agent({
       keepAlive: true,
+      // Idle sockets are closed well before a server's keep-alive timeout, so a request is never
+      // written onto a connection the server is closing (which a POST could not safely retry).
+      timeout: 15_000,
       maxSockets: 4,
       cert,
       key,

@@ -179,6 +179,8 @@ export interface RunningServer {
 
 /** Listens, and returns a close() that ends every open connection (keep-alive sockets included). */
 export function listen(server: HttpServer | HttpsServer, host: string, port: number): Promise<RunningServer> {
+  // Outlive clients' idle timeouts (ours: 15 s) so it is the client that closes an idle connection.
+  server.keepAliveTimeout = 30_000;
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
