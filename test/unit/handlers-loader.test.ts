@@ -92,3 +92,18 @@ describe('handler loader', () => {
     expect(builtinHandlersDir()).toBe(path.resolve(__dirname, '..', '..', 'handlers'));
   });
 });
+
+describe('handler registry', () => {
+  it('adds device-client-steps to the loaded handlers and gives exec the allowShell setting', async () => {
+    const { loadAllHandlers, handlerOptions } = await import('../../src/handlers/registry');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'registry-'));
+    write(path.join(dir, 'exec', 'index.js'), handlerSrc('exec'));
+    const cfg = { directories: [], scriptDirectories: [], defaultTimeoutSeconds: 60, allowShell: true, options: { exec: { x: 1 } } };
+    const { handlers, problems } = await loadAllHandlers(cfg, { builtinDir: dir });
+    expect([...handlers.keys()]).toEqual(['exec', 'device-client-steps']);
+    expect(problems).toEqual([]);
+    expect(handlerOptions(cfg, 'exec')).toEqual({ x: 1, allowShell: true });
+    expect(handlerOptions(cfg, 'reboot')).toEqual({});
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
