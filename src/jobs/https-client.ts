@@ -18,7 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { retry } from '../lib/backoff';
@@ -200,18 +200,10 @@ export class HttpsJobsClient implements JobsApi {
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
       };
-      // Where a failure happened tells a refused certificate from a network fault: after the TCP
-      // connect but before the TLS handshake completed, it is the handshake that failed.
-      let stage: Stage = 'reused';
-      req.once('socket', (sock: TLSSocket) => {
-        if (req.reusedSocket) return;
-        stage = sock.connecting ? 'connecting' : 'handshake';
-        sock.once('connect', () => (stage = 'handshake'));
-        sock.once('secureConnect', () => (stage = 'secure'));
-      });
+      const stage = trackStage(req);
       req.once('error', (err) => {
         settle();
-        reject(classify(err, what, stage));
+        reject(classify(err, what, stage()));
       });
       req.once('response', (res) => {
         readAll(res).then(
@@ -272,6 +264,22 @@ function isRetryable(err: unknown, method: Method): boolean {
 }
 
 type Stage = 'reused' | 'connecting' | 'handshake' | 'secure';
+
+/**
+ * Where a request's connection got to. A failure after the TCP connect but before the TLS
+ * handshake completed is the handshake failing (e.g. the server refused our certificate), not the
+ * network.
+ */
+function trackStage(req: ClientRequest): () => Stage {
+  let stage: Stage = 'reused';
+  req.once('socket', (sock: TLSSocket) => {
+    if (req.reusedSocket) return;
+    stage = sock.connecting ? 'connecting' : 'handshake';
+    sock.once('connect', () => (stage = 'handshake'));
+    sock.once('secureConnect', () => (stage = 'secure'));
+  });
+  return () => stage;
+}
 
 function classify(err: unknown, what: string, stage: Stage): Error {
   if (err instanceof AgentError) return err;
