@@ -2,6 +2,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, sy
 import os from 'node:os';
 import path from 'node:path';
 import { builtinHandlersDir, invalidHandler, loadHandlers } from '../../src/handlers/loader';
+import { handlerOptions, loadAllHandlers } from '../../src/handlers/registry';
 
 const handlerSrc = (name: string, extra = ''): string =>
   `module.exports = { name: ${JSON.stringify(name)}, ${extra} run: async () => ({ status: 'SUCCEEDED' }) };\n`;
@@ -95,7 +96,6 @@ describe('handler loader', () => {
 
 describe('handler registry', () => {
   it('adds device-client-steps to the loaded handlers and gives exec the allowShell setting', async () => {
-    const { loadAllHandlers, handlerOptions } = await import('../../src/handlers/registry');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'registry-'));
     write(path.join(dir, 'exec', 'index.js'), handlerSrc('exec'));
     const cfg = { directories: [], scriptDirectories: [], defaultTimeoutSeconds: 60, allowShell: true, options: { exec: { x: 1 } } };
