@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import type { ProcessRunner } from '../handlers/api';
+import { handlerOptions } from '../handlers/registry';
 import type { JobsApi } from '../jobs/api';
 import type { MqttJobsClient } from '../jobs/mqtt-client';
 import { isTerminal } from '../jobs/types';
@@ -57,6 +58,11 @@ export class Agent extends EventEmitter {
   private readonly outbox: OutboxSender;
   private readonly reconciler: Coalescer<string>;
   private readonly confirming = new Set<string>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly retryBackoff = new Map<string, Backoff>();
+  private gateOpen!: () => void;
+  /** Dispatch waits for the first fetch of every namespace, so start-up order spans namespaces. */
+  private readonly gate = new Promise<void>((resolve) => (this.gateOpen = resolve));
   private readonly stopCtl = new AbortController();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly env: ExecutionEnv;
@@ -75,9 +81,18 @@ export class Agent extends EventEmitter {
       log: d.log,
       isOnline: () => d.transport.connected || (d.httpsJobs !== undefined && this.namespaces().some((n) => n !== '' && this.apiFor(n) === d.httpsJobs)),
       timeoutMs: cfg.jobs.requestTimeoutSeconds * 1000,
-      onReported: (item, how) => this.emit('reported', { ref: item, status: item.status, how }),
+      onReported: (item, how) => {
+        this.log.info({ jobId: item.jobId, executionNumber: item.executionNumber, namespace: item.namespace || undefined, status: item.status, how }, 'outcome reported');
+        this.emit('reported', { ref: item, status: item.status, how });
+      },
     });
-    this.reconciler = new Coalescer((ns) => this.reconcile(ns), (ns, err) => this.log.warn({ namespace: ns || undefined, err: errorMessage(err) }, 'could not fetch pending jobs; will retry on the next trigger'));
+    this.reconciler = new Coalescer(
+      (ns) => this.reconcile(ns),
+      (ns, err) => {
+        this.log.warn({ namespace: ns || undefined, err: errorMessage(err) }, 'could not fetch pending jobs; will retry');
+        this.retryLater(ns);
+      },
+    );
     this.env = {
       thingName: cfg.thingName,
       apiFor: (ns) => this.apiFor(ns),
@@ -89,7 +104,7 @@ export class Agent extends EventEmitter {
       requestTimeoutMs: cfg.jobs.requestTimeoutSeconds * 1000,
       progressIntervalMs: cfg.jobs.progressIntervalSeconds * 1000,
       defaultTimeoutSeconds: cfg.handlers.defaultTimeoutSeconds,
-      handlerOptions: cfg.handlers.options,
+      optionsFor: (name) => handlerOptions(cfg.handlers, name),
       kickOutbox: () => this.outbox.kick(),
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
     };
@@ -132,6 +147,10 @@ export class Agent extends EventEmitter {
     this.d.notifier?.ready();
     this.d.notifier?.status('connecting');
     this.startTimers();
+    // A namespace that cannot be fetched must not hold every other job back for long.
+    const gateTimer = setTimeout(() => this.gateOpen(), 2 * this.env.requestTimeoutMs);
+    gateTimer.unref();
+    this.timers.push(gateTimer);
     void this.connectLoop();
     // HTTPS namespaces do not need the broker: fetch them right away.
     for (const ns of this.namespaces()) if (this.apiFor(ns) !== this.d.mqttJobs) this.trigger(ns);
@@ -210,6 +229,7 @@ export class Agent extends EventEmitter {
   private async reconcile(ns: string): Promise<void> {
     const list = await this.apiFor(ns).getPending({ ...(ns ? { namespace: ns } : {}), timeoutMs: this.env.requestTimeoutMs });
     const startup = this.firstFetch.delete(ns);
+    this.retryBackoff.get(ns)?.reset();
     const plan = planReconcile(
       ns,
       list,
@@ -226,6 +246,20 @@ export class Agent extends EventEmitter {
     }
     for (const k of plan.confirmRunning) void this.confirm(k);
     for (const c of plan.enqueue) this.enqueue(c);
+    if (this.firstFetch.size === 0) this.gateOpen();
+  }
+
+  /** Fetch this namespace again after a backoff delay (failed fetch, job that could not start). */
+  private retryLater(ns: string): void {
+    if (this.retryTimers.has(ns) || this.stateValue !== 'running') return;
+    const b = this.retryBackoff.get(ns) ?? new Backoff({ baseMs: 500, maxMs: 30_000 });
+    this.retryBackoff.set(ns, b);
+    const t = setTimeout(() => {
+      this.retryTimers.delete(ns);
+      this.trigger(ns);
+    }, 250 + b.next());
+    t.unref();
+    this.retryTimers.set(ns, t);
   }
 
   private onNotifyNext(ns: string, headJobId: string | undefined): void {
@@ -268,6 +302,7 @@ export class Agent extends EventEmitter {
   }
 
   private async runNext(): Promise<void> {
+    await this.gate;
     if (this.stateValue !== 'running') return;
     if (this.d.store.outboxFull) this.log.warn('status outbox is full: starting no new job until it drains');
     while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
@@ -277,14 +312,20 @@ export class Agent extends EventEmitter {
     const e = new Execution(c, this.env);
     this.running.set(key, e);
     this.d.notifier?.status(`running job ${c.jobId}`);
-    await e.done;
+    const how = await e.done;
     this.running.delete(key);
-    this.done.add(key);
+    if (how === 'settled') this.done.add(key);
+    else this.retryLater(c.namespace);
     if (this.running.size === 0) this.d.notifier?.status('idle');
     if (this.truncated.has(c.namespace)) this.trigger(c.namespace);
   }
 
   private onExecutionEvent(e: ExecutionEvent): void {
+    const where = { jobId: e.ref.jobId, executionNumber: e.ref.executionNumber, namespace: e.ref.namespace || undefined };
+    if (e.type === 'started') this.log.info({ ...where, handler: e.handler }, 'job started');
+    else if (e.type === 'finished' || e.type === 'rejected') this.log.info({ ...where, status: e.status, details: e.details }, 'job finished');
+    else if (e.type === 'gone') this.log.info(where, 'job ended in the cloud; nothing to report');
+    else if (e.type === 'deferred') this.log.info(where, 'job left for recovery at the next start');
     this.emit('execution', e);
   }
 
@@ -299,6 +340,8 @@ export class Agent extends EventEmitter {
     this.ready.clear();
     this.queue.clear();
     for (const t of this.timers) clearInterval(t);
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.gateOpen();
     const grace = opts.immediate ? 0 : (opts.graceMs ?? this.d.config.jobs.drainGraceSeconds * 1000);
     const all = Promise.allSettled([...this.running.values()].map((e) => e.done));
     if (this.running.size > 0 && grace > 0) await Promise.race([all, sleep(grace).catch(() => undefined)]);

@@ -8,6 +8,7 @@ import type { AgentConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
 import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
 import { loadHandlers, builtinHandlersDir } from '../handlers/loader';
+import { handlerOptions } from '../handlers/registry';
 import { createProcessRunner } from '../handlers/process';
 import type { JobHandler } from '../handlers/api';
 import { HttpsJobsClient } from '../jobs/https-client';
@@ -41,7 +42,7 @@ export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions):
       createDeviceClientHandler({
         scriptDirectories: config.handlers.scriptDirectories,
         handlers: () => map,
-        optionsFor: (name) => config.handlers.options[name] ?? {},
+        optionsFor: (name) => handlerOptions(config.handlers, name),
       }),
     );
   }

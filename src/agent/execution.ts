@@ -11,6 +11,7 @@ import { sanitizeDetails } from '../jobs/details';
 import { JobsRejectedError } from '../jobs/errors';
 import { isTerminal } from '../jobs/types';
 import type { JobExecution } from '../jobs/types';
+import { retry } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { ExecRef, StateStore } from '../store/types';
@@ -45,7 +46,8 @@ export interface ExecutionEnv {
   requestTimeoutMs: number;
   progressIntervalMs: number;
   defaultTimeoutSeconds: number;
-  handlerOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Options a handler sees as `ctx.options` (config `handlers.options[name]`, plus `allowShell` for exec). */
+  optionsFor(handler: string): Readonly<Record<string, unknown>>;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
 }
@@ -75,13 +77,36 @@ export class Execution {
   private readonly controller = new AbortController();
   private abortReason: AbortReason | undefined;
   private policy: RestartPolicy = 'fail';
-  readonly done: Promise<void>;
+  /** 'settled': an outcome is journaled (or there is none to give); 'retry': nothing durable happened, try again later. */
+  readonly done: Promise<'settled' | 'retry'>;
   readonly log: Logger;
+  private startedDurably = false;
 
   constructor(readonly c: Candidate, private readonly env: ExecutionEnv) {
     this.log = env.log.child({ jobId: c.jobId, executionNumber: c.executionNumber, ...(c.namespace ? { namespace: c.namespace } : {}) });
-    this.done = this.run().catch((err: unknown) => {
-      this.log.error({ err: errorMessage(err) }, 'execution failed unexpectedly; its outcome stays in the journal for recovery');
+    this.done = this.run().then(
+      () => 'settled' as const,
+      (err: unknown) => {
+        if (!this.startedDurably) {
+          this.log.warn({ err: errorMessage(err) }, 'could not start the job; will try again');
+          return 'retry' as const;
+        }
+        this.log.error({ err: errorMessage(err) }, 'execution failed unexpectedly; its state stays in the journal for recovery');
+        return 'settled' as const;
+      },
+    );
+  }
+
+  /** Service calls before the handler runs: transient failures (throttling, internal errors, timeouts) are retried. */
+  private withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retry(() => fn(), {
+      baseMs: 200,
+      maxMs: 5000,
+      maxAttempts: 6,
+      isRetryable: (err) => (err as { retryable?: unknown }).retryable === true && !this.controller.signal.aborted,
+      signal: this.controller.signal,
+    }).catch((err: unknown) => {
+      throw err instanceof Error ? err : new Error(`${what}: ${errorMessage(err)}`);
     });
   }
 
@@ -102,7 +127,7 @@ export class Execution {
 
   private async describe(): Promise<JobExecution | undefined> {
     try {
-      const r = await this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs));
+      const r = await this.withRetry('describe', () => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
       return r.execution;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -137,6 +162,7 @@ export class Execution {
     const version = this.c.mode === 'resume' ? ex.versionNumber : await this.moveInProgress(ex, timeoutS);
     if (version === undefined) return this.env.emit({ type: 'gone', ref: this.c });
     await this.env.store.markStarted({ ...this.ref(), handler: handler.name, startedAt: Date.now(), versionNumber: version });
+    this.startedDurably = true;
     this.env.emit({ type: 'started', ref: this.c, handler: handler.name });
     const ending = await this.runHandler(handler, res.document, ex, version, timeoutS);
     await this.finish(ending.ending, ending.version, handler.name);
@@ -151,7 +177,9 @@ export class Execution {
     const stepTimeoutInMinutes = Math.min(10080, Math.ceil(timeoutS / 60) + 1);
     const opts = callOpts(this.c.namespace, this.env.requestTimeoutMs);
     try {
-      await this.api.update(this.c.jobId, { status: 'IN_PROGRESS', expectedVersion: ex.versionNumber, executionNumber: this.c.executionNumber, stepTimeoutInMinutes }, opts);
+      await this.withRetry('update', () =>
+        this.api.update(this.c.jobId, { status: 'IN_PROGRESS', expectedVersion: ex.versionNumber, executionNumber: this.c.executionNumber, stepTimeoutInMinutes }, opts),
+      );
       return ex.versionNumber + 1;
     } catch (err) {
       const st = err instanceof JobsRejectedError ? err.executionState : (err as { executionState?: JobExecution }).executionState;
@@ -191,7 +219,7 @@ export class Execution {
       exec: this.env.exec,
       saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
       savedState: this.env.store.get(this.ref())?.handlerState,
-      options: Object.freeze({ ...(this.env.handlerOptions[handler.name] ?? {}) }),
+      options: this.env.optionsFor(handler.name),
     };
     let result: Parameters<typeof endingOf>[0];
     try {
@@ -209,6 +237,7 @@ export class Execution {
   }
 
   private async reject(reason: string, version: number): Promise<void> {
+    this.startedDurably = true; // the outcome is decided; a failure below must not run the job
     this.log.warn({ reason }, 'job rejected');
     await this.finish({ kind: 'report', status: 'REJECTED', details: { reason } }, version, undefined);
   }
