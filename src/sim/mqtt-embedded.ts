@@ -9,7 +9,7 @@
  * aedes speaks MQTT 3.1.1 only.
  */
 import { createServer } from 'node:tls';
-import type { Server, TLSSocket } from 'node:tls';
+import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { parseRequestTopic, isServiceOnlyTopic } from '../jobs/topics';
 import type { Logger } from '../lib/log';
@@ -44,6 +44,8 @@ export interface EmbeddedBrokerOptions {
   port: number;
   tls: { caPem: string; certPem: string; keyPem: string };
   log: Logger;
+  /** The thing a client certificate speaks for (default: its CN). */
+  thingOf?: (cert: PeerCertificate) => string | undefined;
 }
 
 export interface RunningFront {
@@ -51,9 +53,8 @@ export interface RunningFront {
   close(): Promise<void>;
 }
 
-function identityOf(client: AedesClient): string | undefined {
-  const sock = client.conn as TLSSocket;
-  const cn = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate().subject?.CN : undefined;
+function defaultIdentity(cert: PeerCertificate): string | undefined {
+  const cn = cert.subject?.CN;
   return typeof cn === 'string' ? cn : undefined;
 }
 
@@ -74,7 +75,8 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   const service = o.runtime.service;
 
   broker.authenticate = (client, _u, _p, cb) => {
-    const cn = identityOf(client);
+    const sock = client.conn as TLSSocket;
+    const cn = typeof sock.getPeerCertificate === 'function' ? (o.thingOf ?? defaultIdentity)(sock.getPeerCertificate()) : undefined;
     if (!cn) return cb(null, false);
     identities.set(client, cn);
     cb(null, true);

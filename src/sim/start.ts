@@ -3,7 +3,9 @@
  * machine in real time, an MQTT front (embedded aedes or an external broker), the HTTPS data plane
  * and the HTTP control plane — and `endpoints.json` describing how to reach it.
  */
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
 import { atomicWriteFile } from '../lib/fsutil';
 import { silentLogger } from '../lib/log';
@@ -64,6 +66,13 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
   const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale });
   for (const t of things) runtime.service.createThing(t);
   const tls = { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+  const issuer = createIssuer(pki, runtime.service, join(o.stateDir, 'things'));
+  // A certificate attached to a thing (AttachThingPrincipal) speaks for it; otherwise its CN does.
+  const thingOf = (cert: PeerCertificate): string | undefined => {
+    const id = cert.raw ? createHash('sha256').update(cert.raw).digest('hex') : undefined;
+    const cn = cert.subject?.CN;
+    return (id ? issuer.thingOf(id) : undefined) ?? (typeof cn === 'string' ? cn : undefined);
+  };
   const fronts: RunningFront[] = [];
   try {
     let mqttUrl: string;
@@ -79,17 +88,17 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       fronts.push(ext);
       mqttUrl = o.broker;
     } else {
-      const mqtt = await startEmbeddedBroker({ runtime, host, port: o.mqttPort ?? 0, tls, log });
+      const mqtt = await startEmbeddedBroker({ runtime, host, port: o.mqttPort ?? 0, tls, log, thingOf });
       fronts.push(mqtt);
       mqttUrl = `mqtts://${host}:${mqtt.port}`;
     }
-    const data = await startDataPlane({ service: runtime.service, host, port: o.httpsPort ?? 0, tls, log });
+    const data = await startDataPlane({ service: runtime.service, host, port: o.httpsPort ?? 0, tls, log, thingOf });
     fronts.push(data);
     const control = await startControlPlane({
       service: runtime.service,
       host,
       port: o.controlPort ?? 0,
-      issuer: createIssuer(pki, runtime.service, join(o.stateDir, 'things')),
+      issuer,
       log,
     });
     fronts.push(control);
