@@ -171,7 +171,9 @@ class ChaosRun {
     if (!a?.running) return;
     this.expectExit = true;
     a.kill('SIGTERM');
-    const stopped = await Promise.race([a.exited.then(() => true), delay(15_000).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([a.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 15_000)))]);
+    clearTimeout(timer);
     if (!stopped) {
       this.harness.push('agent did not stop within 15 s of SIGTERM');
       a.kill('SIGKILL');
