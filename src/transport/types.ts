@@ -3,7 +3,22 @@ import type { EventEmitter } from 'node:events';
 
 export type QoS = 0 | 1;
 
+/** A private key held in a PKCS#11 token (aws-crt transport only). The PIN is resolved already. */
+export interface Pkcs11TransportOptions {
+  /** Path of the PKCS#11 module (.so), e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  library: string;
+  tokenLabel?: string;
+  slotId?: number;
+  keyLabel: string;
+  /** User PIN, read from pinFile/pinEnv at start-up (see readPin); never from the config file. */
+  pin: string;
+}
+
 export interface TransportOptions {
+  /** Implementation: 'mqtt' (mqtt.js, default) or 'aws-crt' (AWS IoT Device SDK v2, PKCS#11 capable). */
+  transport?: 'mqtt' | 'aws-crt';
+  /** Key in a token instead of tls.privateKeyFile; only with transport 'aws-crt'. */
+  pkcs11?: Pkcs11TransportOptions;
   /** Host name or IP of the broker (no scheme). */
   host: string;
   port: number;

@@ -1,0 +1,84 @@
+/**
+ * Loading aws-crt (through aws-iot-device-sdk-v2, an optional dependency) only when the aws-crt
+ * transport is selected, reading the PKCS#11 PIN, and releasing native MQTT 5 clients.
+ *
+ * The SDK has no prebuilt binary for some platforms (32-bit ARM): it must never be imported by the
+ * default transport, and selecting it there must fail with a message that says why.
+ */
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type * as Sdk from 'aws-iot-device-sdk-v2';
+import type { Pkcs11Config } from '../config/types';
+import { ConfigError, errorMessage } from '../lib/errors';
+import { TransportError } from './errors';
+
+export interface CrtModules {
+  io: typeof Sdk.io;
+  iot: typeof Sdk.iot;
+  mqtt: typeof Sdk.mqtt;
+  mqtt5: typeof Sdk.mqtt5;
+}
+
+export const CRT_PACKAGE = 'aws-iot-device-sdk-v2';
+
+/** `require` the SDK now; `load` is injectable so tests can simulate a platform without it. */
+export function loadCrt(load: (id: string) => unknown = require): CrtModules {
+  let sdk: Partial<CrtModules>;
+  try {
+    sdk = load(CRT_PACKAGE) as Partial<CrtModules>;
+  } catch (err) {
+    const missing = (err as { code?: string }).code === 'MODULE_NOT_FOUND';
+    const why = missing
+      ? `${CRT_PACKAGE} is not installed (it is optional; no prebuilt binary for this platform?)`
+      : `${CRT_PACKAGE} cannot be loaded on this platform: ${errorMessage(err)}`;
+    throw new TransportError('credentials', `aws-crt transport selected but ${why}; use mqtt.transport "mqtt" with a key file`, {
+      cause: err,
+    });
+  }
+  const { io, iot, mqtt, mqtt5 } = sdk;
+  if (!io || !iot || !mqtt || !mqtt5) {
+    throw new TransportError('credentials', `aws-crt transport selected but ${CRT_PACKAGE} lacks io/iot/mqtt/mqtt5 exports`);
+  }
+  return { io, iot, mqtt, mqtt5 };
+}
+
+/**
+ * The user PIN from `pinFile` (first line, trailing newline dropped) or the `pinEnv` variable.
+ * Throws ConfigError: without a PIN the agent can never start. Read once: a token may lock after
+ * wrong PINs, so nothing retries it.
+ */
+export function readPin(p11: Pick<Pkcs11Config, 'pinFile' | 'pinEnv'>, env: NodeJS.ProcessEnv = process.env): string {
+  let pin: string;
+  if (p11.pinFile !== undefined) {
+    try {
+      pin = readFileSync(p11.pinFile, 'utf8').split(/\r?\n/)[0] ?? '';
+    } catch (err) {
+      throw new ConfigError([`pkcs11.pinFile: cannot read ${p11.pinFile}: ${errorMessage(err)}`]);
+    }
+    if (pin === '') throw new ConfigError([`pkcs11.pinFile: ${p11.pinFile} is empty`]);
+    return pin;
+  }
+  if (p11.pinEnv !== undefined) {
+    pin = env[p11.pinEnv] ?? '';
+    if (pin === '') throw new ConfigError([`pkcs11.pinEnv: the environment variable ${p11.pinEnv} is not set or empty`]);
+    return pin;
+  }
+  throw new ConfigError(['pkcs11: set pinFile or pinEnv (the PIN is never written in the configuration)']);
+}
+
+let collect: (() => void) | undefined;
+
+/**
+ * Free the native side of closed aws-crt clients now. An MQTT 5 client's native resources (and the
+ * handles that keep Node's event loop alive) are released only when its JS object is garbage
+ * collected, which can take many seconds; exiting the process meanwhile has aborted it (SIGABRT).
+ * Forcing a collection once the client is unreferenced makes the release deterministic.
+ */
+export function releaseNative(): void {
+  if (!collect) {
+    setFlagsFromString('--expose_gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+}
