@@ -129,6 +129,22 @@ describe('agent recovery', () => {
     expect(statusOf(stack, 'long', thing)).toBe('FAILED');
     expect(detailsOf(thing, 'long')).toMatchObject({ reason: 'interrupted' });
 
+    // A second signal exits at once; the journal still holds the started job, so the next start reports it.
+    const c = start(setup);
+    await createJob(stack, 'impatient', thing, { operation: 'record', ms: 60_000 });
+    await c.waitForLog(started('impatient'));
+    c.kill('SIGTERM');
+    await c.waitForLog((l) => l.msg === 'stop signal received: draining');
+    c.kill('SIGTERM');
+    expect((await c.exited).code).not.toBe(0);
+    const d = start(setup);
+    await d.waitForLog(reported('impatient'));
+    expect(statusOf(stack, 'impatient', thing)).toBe('FAILED');
+    expect(detailsOf(thing, 'impatient')).toMatchObject({ reason: 'interrupted' });
+    expect(handlerRuns(setup.handlerLog).filter((r) => r.jobId === 'impatient')).toHaveLength(1);
+    d.kill('SIGTERM');
+    expect((await d.exited).code).toBe(0);
+
     const status = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, [BIN, 'status', '--config', setup.configFile], (err, stdout) => (err ? reject(err) : resolve(stdout))),
     );
