@@ -22,6 +22,20 @@ export interface CheckOptions {
   env?: NodeJS.ProcessEnv;
   /** Time for certificate validity checks (default now). */
   now?: Date;
+  /**
+   * Tries the PKCS#11 library, token, PIN and key (the CLI passes transport's probePkcs11; config/
+   * cannot import it). Rejects with an Error explaining what is wrong. Without it only files are checked.
+   */
+  pkcs11Probe?: (p: Pkcs11Probe) => Promise<void>;
+}
+
+export interface Pkcs11Probe {
+  library: string;
+  tokenLabel?: string;
+  slotId?: number;
+  keyLabel: string;
+  pin: string;
+  certificateFile: string;
 }
 
 const GREENGRASS_DEPLOYMENT_NAMESPACE = 'aws-gg-deployment';
@@ -202,16 +216,29 @@ async function checkGreengrass(r: Report, cfg: AgentConfig, opts: CheckOptions):
   }
 }
 
-async function checkPkcs11(r: Report, cfg: AgentConfig, env: NodeJS.ProcessEnv): Promise<void> {
+async function checkPkcs11(r: Report, cfg: AgentConfig, opts: CheckOptions): Promise<void> {
   const p11 = cfg.pkcs11;
   if (p11 === undefined) return;
-  if (p11.library.includes('/')) await readableFile(r, 'pkcs11.library', p11.library);
+  const env = opts.env ?? process.env;
+  // A bare name is resolved by the dynamic loader; the probe below tries to load it either way.
+  const libraryOk = !p11.library.includes('/') || (await readableFile(r, 'pkcs11.library', p11.library)) !== undefined;
+  let pin: string | undefined;
   if (p11.pinFile !== undefined) {
-    const pin = await secretFile(r, 'pkcs11.pinFile', p11.pinFile);
-    if (pin !== undefined && pin.trim() === '') r.error('pkcs11.pinFile', `${p11.pinFile} is empty`);
+    const text = await secretFile(r, 'pkcs11.pinFile', p11.pinFile);
+    if (text !== undefined && text.trim() === '') r.error('pkcs11.pinFile', `${p11.pinFile} is empty`);
+    else pin = text?.split(/\r?\n/)[0];
   }
-  if (p11.pinEnv !== undefined && (env[p11.pinEnv] ?? '') === '') {
-    r.warn('pkcs11.pinEnv', `${p11.pinEnv} is not set here; the service's environment must set it`);
+  if (p11.pinEnv !== undefined) {
+    pin = env[p11.pinEnv];
+    if ((pin ?? '') === '') r.warn('pkcs11.pinEnv', `${p11.pinEnv} is not set here; the service's environment must set it`);
+  }
+  if (!opts.pkcs11Probe || !libraryOk || pin === undefined || pin === '') return;
+  const { library, tokenLabel, slotId, keyLabel } = p11;
+  const probe = { library, keyLabel, pin, certificateFile: cfg.tls.certificateFile };
+  try {
+    await opts.pkcs11Probe({ ...probe, ...(tokenLabel !== undefined ? { tokenLabel } : {}), ...(slotId !== undefined ? { slotId } : {}) });
+  } catch (err) {
+    r.error('pkcs11', errorMessage(err));
   }
 }
 
@@ -228,6 +255,6 @@ export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Pr
   await checkStateDirectory(r, cfg.stateDirectory);
   await checkHandlerDirectories(r, cfg);
   await checkGreengrass(r, cfg, opts);
-  await checkPkcs11(r, cfg, opts.env ?? process.env);
+  await checkPkcs11(r, cfg, opts);
   return { errors: r.errors, warnings: r.warnings };
 }

@@ -7,6 +7,7 @@ import type { Transport, TransportOptions } from './types';
 export { MqttTransport } from './mqtt-transport';
 export { CrtTransport } from './crt-transport';
 export { readPin } from './crt-load';
+export { probePkcs11, type Pkcs11ProbeInput } from './crt-probe';
 export { TransportError, type TransportErrorKind } from './errors';
 export type { IncomingMessage, Pkcs11TransportOptions, QoS, Transport, TransportOptions } from './types';
 

@@ -19,14 +19,24 @@ require.extensions['.ts'] = (m, filename) => {
   m._compile(out.outputText, filename);
 };
 
-const { createTransport } = require(path.join(__dirname, '..', '..', 'src', 'transport', 'index.ts'));
+const { createTransport, probePkcs11 } = require(path.join(__dirname, '..', '..', 'src', 'transport', 'index.ts'));
 
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const errInfo = (err) => ({ kind: err && err.kind, name: err && err.name, message: String(err && err.message ? err.message : err) });
 
+const opts = JSON.parse(process.argv[2]);
+if (opts.probe) {
+  // check-config's probe: one result line, then the process must exit by itself.
+  probePkcs11(opts.probe).then(
+    () => out({ ev: 'probe', ok: true }),
+    (err) => out({ ev: 'probe', ok: false, ...errInfo(err) }),
+  );
+  process.stdin.destroy();
+  return;
+}
 let transport;
 try {
-  transport = createTransport(JSON.parse(process.argv[2]));
+  transport = createTransport(opts);
   out({ ev: 'created' });
 } catch (err) {
   out({ ev: 'create-failed', ...errInfo(err) });
