@@ -15,7 +15,7 @@ import { HttpsJobsClient } from '../jobs/https-client';
 import { MqttJobsClient } from '../jobs/mqtt-client';
 import type { Logger } from '../lib/log';
 import { openStateStore } from '../store/file-store';
-import { createTransport } from '../transport';
+import { createTransport, readPin } from '../transport';
 import { Agent } from './agent';
 import type { Notifier } from './agent';
 import { mapRegistry } from './registry';
@@ -26,6 +26,8 @@ export interface CreateAgentOptions {
   notifier?: Notifier;
   /** Extra handlers (tests, embedding); they win over loaded ones with the same name. */
   handlers?: JobHandler[];
+  /** Where pkcs11.pinEnv is looked up (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Load the built-in handlers too (default true). */
   builtins?: boolean;
 }
@@ -59,7 +61,11 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     onWarn: (msg) => log.warn(msg),
   });
   const m = config.mqtt;
+  const p11 = config.pkcs11;
   const transport = createTransport({
+    transport: m.transport,
+    // The PIN is read here, once, from its file or environment variable; it never reaches a log.
+    ...(p11 ? { pkcs11: { library: p11.library, keyLabel: p11.keyLabel, pin: readPin(p11, o.env ?? process.env), ...(p11.tokenLabel !== undefined ? { tokenLabel: p11.tokenLabel } : {}), ...(p11.slotId !== undefined ? { slotId: p11.slotId } : {}) } } : {}),
     host: m.endpoint,
     port: m.port,
     clientId: m.clientId,
@@ -68,6 +74,9 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     keepAliveSeconds: m.keepAliveSeconds,
     tls: config.tls,
     operationTimeoutMs: config.jobs.requestTimeoutSeconds * 1000,
+    transport: m.transport,
+    // The PIN is read once, here: a token may lock after repeated wrong PINs.
+    ...(config.pkcs11 ? { pkcs11: { ...config.pkcs11, pin: readPin(config.pkcs11) } } : {}),
   });
   const timeoutMs = config.jobs.requestTimeoutSeconds * 1000;
   const mqttJobs = new MqttJobsClient({

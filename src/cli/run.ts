@@ -29,7 +29,7 @@ export const runCommand: Subcommand = {
     const log = createLogger({ level, ...(f['log-pretty'] ? { destination: prettyDestination(io.stdout) } : {}), base: { thing: cfg.thingName } });
     for (const w of checked.warnings) log.warn(w);
     const notifier = createSdNotifier(io.env);
-    const agent = await createAgent(cfg, { log, notifier });
+    const agent = await createAgent(cfg, { log, notifier, env: io.env });
     const stopped = new Promise<void>((resolve) => agent.once('state', function onState(s: string) {
       if (s === 'stopped') resolve();
       else agent.once('state', onState);
