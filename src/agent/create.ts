@@ -74,9 +74,6 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     keepAliveSeconds: m.keepAliveSeconds,
     tls: config.tls,
     operationTimeoutMs: config.jobs.requestTimeoutSeconds * 1000,
-    transport: m.transport,
-    // The PIN is read once, here: a token may lock after repeated wrong PINs.
-    ...(config.pkcs11 ? { pkcs11: { ...config.pkcs11, pin: readPin(config.pkcs11) } } : {}),
   });
   const timeoutMs = config.jobs.requestTimeoutSeconds * 1000;
   const mqttJobs = new MqttJobsClient({
