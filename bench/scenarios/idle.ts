@@ -1,0 +1,53 @@
+/**
+ * (c) Idle cost: each agent connected with nothing to do. Several copies of each kind (and the floor
+ * client) idle side by side, so one 60 s window yields repeated samples: resident memory at the end
+ * and CPU time used over the window.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isConnectedLine, launchAgent } from '../support/agents';
+import type { AgentKind } from '../support/agents';
+import type { Proc } from '../support/proc';
+import { sampleProc } from '../support/proc';
+import { withStack } from '../support/stack';
+import { startFloorClient } from './limit';
+
+export interface IdleSample {
+  kind: AgentKind | 'floor';
+  rssMb: number;
+  /** CPU time over the window / window length, percent of one core. */
+  cpuPercent: number;
+}
+
+const SETTLE_MS = 2_000;
+
+export async function idleRuns(copies: number, windowMs: number): Promise<IdleSample[]> {
+  const kinds: (AgentKind | 'floor')[] = ['ours', 'baseline', 'floor'];
+  const plan = kinds.flatMap((kind) => Array.from({ length: copies }, (_, i) => ({ kind, thing: `idle-${kind}-${i}` })));
+  return withStack(plan.map((p) => p.thing), async (stack) => {
+    const procs: { kind: AgentKind | 'floor'; proc: Proc }[] = [];
+    try {
+      for (const p of plan) {
+        const dir = join(stack.dir, p.thing);
+        const proc =
+          p.kind === 'floor'
+            ? await mkdir(dir, { recursive: true }).then(() => startFloorClient(stack, p.thing, dir))
+            : await launchAgent({ stack, thing: p.thing, kind: p.kind, dir });
+        procs.push({ kind: p.kind, proc });
+      }
+      await Promise.all(procs.map(({ kind, proc }) => proc.waitForLog(kind === 'floor' ? (l) => l.msg === 'connected' : isConnectedLine(kind))));
+      // Start-up work (imports, JIT, the first fetch) is not idle cost: let it finish first.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const before = procs.map(({ proc }) => sampleProc(proc.pid));
+      await new Promise((r) => setTimeout(r, windowMs));
+      return procs.map(({ kind, proc }, i) => {
+        const a = before[i];
+        const b = sampleProc(proc.pid);
+        if (!a) throw new Error('missing sample');
+        return { kind, rssMb: b.rssKb / 1024, cpuPercent: ((b.cpuMs - a.cpuMs) / (b.at - a.at)) * 100 };
+      });
+    } finally {
+      await Promise.all(procs.map(({ proc }) => proc.stop()));
+    }
+  });
+}
