@@ -4,6 +4,8 @@
  * Options: --jobs N --kills K --broker-restarts N --drops N --stalls N --half-opens N --seed N.
  * Exits non-zero when any violation is found.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runChaos } from './chaos/run';
 import type { ChaosOptions } from './chaos/plan';
 
@@ -31,10 +33,12 @@ function parseArgs(argv: readonly string[]): Partial<ChaosOptions> {
 }
 
 async function main(): Promise<number> {
-  const opts = parseArgs(process.argv.slice(2));
+  const logDir = join(tmpdir(), `iot-jobs-agent-chaos-${process.pid}`);
+  const opts = { ...parseArgs(process.argv.slice(2)), logDir };
   const t0 = Date.now();
   const r = await runChaos(opts, (s) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}`));
   for (const v of r.violations) console.log(`VIOLATION ${v}`);
+  if (r.violations.length > 0) console.log(`agent, handler and broker logs: ${logDir}`);
   const rows: [string, string | number][] = [
     ['seed', r.seed],
     ['jobs', r.jobs],

@@ -27,6 +27,8 @@ export interface ChaosOptions {
   namespace: string;
   /** Give up waiting for every execution to end after this long, ms. */
   deadlineMs: number;
+  /** Where to save every agent's output when a violation is found (nothing saved when absent). */
+  logDir?: string;
 }
 
 export const DEFAULTS: ChaosOptions = {

@@ -4,7 +4,7 @@
  * namespace (MQTT) and one namespace (HTTPS data plane) while the planned faults fire. The verdict
  * comes from `check.ts`.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSimPki } from '../../src/sim/pki-store';
@@ -84,7 +84,7 @@ class ChaosRun {
     this.agent = a;
     this.expectExit = false;
     void a.exited.then(({ code, signal }) => {
-      if (this.agent === a && !this.expectExit) this.harness.push(`agent exited by itself (code ${code}, signal ${signal}): ${a.raw.slice(-5).join(' | ')}`);
+      if (this.agent === a && !this.expectExit) this.harness.push(`agent ${this.agents.indexOf(a)} exited by itself (code ${code}, signal ${signal}): ${a.raw.slice(-12).join(' | ')}`);
     });
   }
 
@@ -201,6 +201,14 @@ async function gather(run: ChaosRun, jobs: readonly JobPlan[]): Promise<Verdict>
   return checkChaos({ jobs, history, handlerLog, journaled, harness: run.harness });
 }
 
+/** Every agent's output, one file per start, so a violation can be read in full. */
+async function saveLogs(run: ChaosRun, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await Promise.all(run.agents.map((a, i) => writeFile(join(dir, `agent-${i}.log`), `${a.raw.join('\n')}\n`)));
+  await copyFile(run.env.setup.handlerLog, join(dir, 'handler.log')).catch(() => undefined);
+  await copyFile(run.env.broker.logFile, join(dir, 'mosquitto.log')).catch(() => undefined);
+}
+
 async function drive(run: ChaosRun, jobs: JobPlan[], faults: PlannedFault[]): Promise<void> {
   const deadline = Date.now() + run.o.deadlineMs;
   run.startAgent();
@@ -227,6 +235,7 @@ export async function runChaos(opts: Partial<ChaosOptions> = {}, say: (s: string
   try {
     await drive(run, jobs, faults);
     const verdict = await gather(run, jobs);
+    if (verdict.violations.length > 0 && o.logDir) await saveLogs(run, o.logDir);
     const p = env.proxy.stats;
     return { ...verdict, seed: o.seed, jobs: jobs.length, ...run.counts, drops: p.drops, stalls: p.stalls, halfOpens: p.halfOpens, durationMs: Date.now() - t0 };
   } finally {

@@ -138,6 +138,9 @@ export class MqttJobsClient implements JobsApi, JobsNotifications {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(clientToken, { op, resolve: (v) => finish(undefined, v), reject: (e) => finish(e) });
     });
+    // The timeout may fire while the publish still waits for its PUBACK (a half-open connection):
+    // mark `done` handled now so that rejection is not unhandled (which ends the process); callers still get it.
+    done.catch(() => undefined);
     try {
       await this.o.transport.publish(topic, JSON.stringify({ ...body, clientToken }), 1);
     } catch (err) {

@@ -105,4 +105,25 @@ describe('fuzz: MQTT payloads on every subscribed topic', () => {
       { numRuns: 200 },
     );
   });
+
+  it('a request whose publish waits for its PUBACK past the timeout rejects with a timeout, never as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const t = new LoopbackTransport();
+      let release: () => void = () => undefined;
+      // A half-open connection: the QoS 1 publish is never acknowledged while the request times out.
+      t.publish = () => new Promise<void>((r) => (release = r));
+      const c = new MqttJobsClient({ transport: t, thingName: THING, timeoutMs: 50 });
+      const p = c.describe('j1');
+      await new Promise((r) => setTimeout(r, 150));
+      release();
+      await expect(p).rejects.toMatchObject({ code: 'Timeout' });
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
