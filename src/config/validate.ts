@@ -136,6 +136,9 @@ function namespaceRules(jobs: Shape['jobs']): string[] {
 /** Rules across keys, on data that already passed (or mostly passed) the schema. */
 export function crossFieldProblems(data: unknown): string[] {
   if (typeof data !== 'object' || data === null) return [];
-  const cfg = data as Shape;
+  // A section of the wrong type (`"tls": null`) is the schema's to report; these rules read objects only.
+  const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const sections = new Set(['mqtt', 'tls', 'pkcs11', 'jobs']);
+  const cfg = Object.fromEntries(Object.entries(data).filter(([k, v]) => !sections.has(k) || isObj(v))) as Shape;
   return [...keyRules(cfg), ...namespaceRules(cfg.jobs)];
 }
