@@ -60,6 +60,8 @@ export class CrtTransport extends EventEmitter implements Transport {
   private connectedAt = 0;
   private readonly operationTimeoutMs: number;
   private readonly connectTimeoutMs: number;
+  /** Set by a refused PIN: later attempts fail at once instead of trying it again on the token. */
+  private pinRefused: TransportError | undefined;
 
   /** Throws a TransportError when the SDK or the PKCS#11 library cannot be loaded. */
   constructor(private readonly opts: TransportOptions, deps: CrtTransportDeps = {}) {
@@ -175,10 +177,19 @@ export class CrtTransport extends EventEmitter implements Transport {
   /** One connection attempt with a fresh session; resolves with sessionPresent, leaves `this.live` set. */
   private async attempt(): Promise<boolean> {
     if (this.closed) throw new TransportError('closed', 'closed while connecting');
-    const session = createSession(this.crt, this.opts, this.pkcs11Lib, {
-      onMessage: (msg) => this.deliver(msg),
-      onLost: (err) => this.onLost(session, err),
-    });
+    if (this.pinRefused) {
+      const first = this.pinRefused;
+      throw new TransportError('credentials', `PIN not tried again (a token may lock after repeated wrong PINs); fix it and restart: ${first.message}`, { cause: first });
+    }
+    let session: CrtSession;
+    try {
+      session = createSession(this.crt, this.opts, this.pkcs11Lib, {
+        onMessage: (msg) => this.deliver(msg),
+        onLost: (err) => this.onLost(session, err),
+      });
+    } catch (err) {
+      throw this.failed(err);
+    }
     try {
       const sessionPresent = await this.bounded(session.connect());
       if (this.closed) throw new TransportError('closed', 'closed while connecting');
@@ -186,10 +197,17 @@ export class CrtTransport extends EventEmitter implements Transport {
       return sessionPresent;
     } catch (err) {
       await session.close();
-      throw err instanceof TransportError ? err : classifyCrtError(err, `${this.opts.host}:${this.opts.port}`);
+      throw this.failed(err);
     } finally {
       this.abortAttempt = undefined;
     }
+  }
+
+  /** Classify an attempt's failure; remember a refused PIN so it is never tried again. */
+  private failed(err: unknown): TransportError {
+    const failure = err instanceof TransportError ? err : classifyCrtError(err, `${this.opts.host}:${this.opts.port}`);
+    if (/PIN_/.test(crtErrorName(failure.cause))) this.pinRefused = failure;
+    return failure;
   }
 
   /** The connect timeout, and close() failing the attempt at once. */
@@ -264,7 +282,7 @@ export class CrtTransport extends EventEmitter implements Transport {
         if (err instanceof AbortedError || this.closed) return;
         this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));
         // A wrong PIN must not be retried: a real token locks after a few.
-        if (err instanceof TransportError && /PIN_/.test(crtErrorName(err.cause))) return;
+        if (this.pinRefused) return;
       }
     }
   }

@@ -124,6 +124,10 @@ describe.each([4, 5] as const)('aws-crt transport, MQTT %s', (version) => {
     const r = await p.run({ cmd: 'connect' });
     expect(r).toMatchObject({ ok: false, kind: 'credentials' });
     expect(r.message).toMatch(/PKCS#11 PIN is wrong.*CKR_PIN_INCORRECT/);
+    // The caller may retry connect(); the token is not asked again (a real one locks after a few).
+    const again = await p.run({ cmd: 'connect' });
+    expect(again).toMatchObject({ ok: false, kind: 'credentials' });
+    expect(again.message).toMatch(/PIN not tried again .*PKCS#11 PIN is wrong/);
     await closeAndExit(p);
   });
 
