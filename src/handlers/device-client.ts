@@ -9,6 +9,7 @@ import type { HandlerContext, HandlerResult, JobHandler, StatusDetails } from '.
 import { DEVICE_CLIENT_HANDLER, parseDeviceClientDocument, type DeviceClientPlan, type PlanStep } from './document';
 import { isRejectError, RejectError } from './errors';
 import { detailTail, lineCount } from './sanitize';
+import { resolveUser } from './users';
 
 export interface DeviceClientHandlerOptions {
   /** `handlers.scriptDirectories`. */
@@ -139,6 +140,8 @@ export function createDeviceClientHandler(opts: DeviceClientHandlerOptions): Job
       try {
         const plan = await parse(document);
         for (const step of allSteps(plan)) {
+          // A missing user must reject the job before it is IN_PROGRESS: the service refuses IN_PROGRESS → REJECTED.
+          if (step.runAsUser !== undefined) await resolveUser(step.runAsUser);
           if (step.action.type !== 'builtin') continue;
           const doc = step.runAsUser === undefined ? step.action.document : { ...step.action.document, runAsUser: step.runAsUser };
           const reason = await builtinHandler(opts, step).validate?.(doc);
