@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { drainRun } from './scenarios/drain';
 import type { DrainRun } from './scenarios/drain';
@@ -23,7 +23,7 @@ import { repoRoot } from './support/proc';
 import { renderMarkdown } from './support/report';
 import type { Results } from './support/report';
 import { withStack } from './support/stack';
-import { spread } from './support/stats';
+import { round, spread } from './support/stats';
 
 function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -134,7 +134,8 @@ async function keptSections(file: string): Promise<string> {
 async function main(): Promise<void> {
   const p = planFrom(process.env);
   const t0 = Date.now();
-  const meta = { date: new Date().toISOString(), node: process.version, quick: p.quick, machine: machine(), durationS: 0 };
+  // Load from other processes skews every figure on a 2-core machine: record it at both ends.
+  const meta = { date: new Date().toISOString(), node: process.version, quick: p.quick, machine: machine(), durationS: 0, loadAvg1m: [round(loadavg()[0] ?? 0)] };
   const results: Results = {
     meta,
     limit: await limit(p),
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
     idle: await idle(p),
   };
   meta.durationS = Math.round((Date.now() - t0) / 1000);
+  meta.loadAvg1m.push(round(loadavg()[0] ?? 0));
   const dir = join(repoRoot(), 'bench');
   await mkdir(join(dir, 'results'), { recursive: true });
   const name = p.quick ? 'quick.json' : 'latest.json';
