@@ -69,16 +69,23 @@ export function readPin(p11: Pick<Pkcs11Config, 'pinFile' | 'pinEnv'>, env: Node
 
 let collect: (() => void) | undefined;
 
+/** Time for the native client's termination (on aws-crt's own thread) to finish after collection. */
+const NATIVE_SETTLE_MS = 300;
+
 /**
- * Free the native side of closed aws-crt clients now. An MQTT 5 client's native resources (and the
- * handles that keep Node's event loop alive) are released only when its JS object is garbage
- * collected, which can take many seconds; exiting the process meanwhile has aborted it (SIGABRT).
- * Forcing a collection once the client is unreferenced makes the release deterministic.
+ * Free the native side of closed aws-crt MQTT 5 clients now, and wait for it. Their native resources
+ * (and the handles that keep Node's event loop alive) are released only when the JS object is
+ * garbage collected, which can take many seconds; the release then finishes on aws-crt's own
+ * thread, and a process that exits meanwhile aborts (napi_release_threadsafe_function during
+ * teardown). So: collect once the client is unreferenced, then hold the event loop a moment.
  */
-export function releaseNative(): void {
+export async function releaseNative(): Promise<void> {
   if (!collect) {
     setFlagsFromString('--expose_gc');
     collect = runInNewContext('gc') as () => void;
   }
+  // Let the caller's frame (the last reference) go first.
+  await new Promise((resolve) => setImmediate(resolve));
   collect();
+  await new Promise((resolve) => setTimeout(resolve, NATIVE_SETTLE_MS));
 }

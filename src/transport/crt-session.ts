@@ -178,7 +178,7 @@ function session5(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Lib | 
       }
     },
     async close() {
-      const c = client;
+      let c = client;
       if (!c) return;
       client = undefined;
       established = false;
@@ -188,8 +188,9 @@ function session5(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Lib | 
       await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref())]);
       c.removeAllListeners();
       c.close();
-      // `c` is the last reference; the collection runs once this frame is gone.
-      setImmediate(releaseNative);
+      // `c` was the last reference: drop it, then collect and let the native release finish.
+      c = undefined;
+      await releaseNative();
     },
   };
 }
