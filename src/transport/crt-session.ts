@@ -47,11 +47,21 @@ function pkcs11Options(o: TransportOptions, lib: Sdk.io.Pkcs11Lib): Sdk.io.TlsCo
   };
 }
 
+/**
+ * aws-crt hands an empty payload over as a detached ArrayBuffer (length 0): constructing a view
+ * on it throws, and an exception inside a native callback aborts the process. Never throw here.
+ */
 function toBuffer(payload: unknown): Buffer {
-  if (Buffer.isBuffer(payload)) return payload;
-  if (payload instanceof ArrayBuffer) return Buffer.from(payload);
-  if (ArrayBuffer.isView(payload)) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  return Buffer.from(typeof payload === 'string' ? payload : '');
+  try {
+    if (Buffer.isBuffer(payload)) return payload;
+    if (payload instanceof ArrayBuffer) return payload.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(payload.slice(0));
+    if (ArrayBuffer.isView(payload)) {
+      return payload.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength));
+    }
+    return Buffer.from(typeof payload === 'string' ? payload : '');
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 /** MQTT 3.1.1: `disconnect()` frees the native connection and releases the event loop. */

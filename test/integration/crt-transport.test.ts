@@ -92,6 +92,10 @@ describe.each([4, 5] as const)('aws-crt transport, MQTT %s', (version) => {
     const wild = await p.run({ cmd: 'publish', topic: `$aws/things/${THING}/crt/+`, payload: 'x', qos: 1 });
     expect(wild).toMatchObject({ ok: false, kind: 'invalid-topic' });
     expect(await p.run({ cmd: 'publish', topic: `$aws/things/${THING}/crt/q0`, payload: 'q0', qos: 0 })).toMatchObject({ ok: true });
+    // aws-crt hands an empty payload over as a detached ArrayBuffer: it must arrive as an empty Buffer, not abort.
+    const before = p.events.length;
+    expect(await p.run({ cmd: 'publish', topic: `$aws/things/${THING}/crt/empty`, payload: '', qos: 1 })).toMatchObject({ ok: true });
+    await expect(p.waitFor((e) => e.ev === 'message' && e['topic'] === `$aws/things/${THING}/crt/empty`, 10_000, before)).resolves.toMatchObject({ payload: '' });
     await closeAndExit(p);
     expect(p.events.some((e) => e.ev === 'disconnect')).toBe(true);
   });
