@@ -130,6 +130,15 @@ export interface AgentSetup {
   config: Record<string, unknown>;
 }
 
+/**
+ * IOT_JOBS_AGENT_TEST_TRANSPORT=aws-crt runs every agent of the e2e suite on the aws-crt transport
+ * (same key files), so the suite proves both transports; a test's own mqtt settings still win.
+ */
+function testTransport(): { transport?: string } {
+  const t = process.env['IOT_JOBS_AGENT_TEST_TRANSPORT'];
+  return t === undefined || t === '' ? {} : { transport: t };
+}
+
 /** A config for `thing` against the stack, with the test handlers installed. */
 export async function agentConfig(stack: Stack, thing: string, name: string, extra: { jobs?: Record<string, unknown>; mqtt?: Record<string, unknown> } = {}): Promise<AgentSetup> {
   const base = join(stack.dir, `agent-${name}`);
@@ -147,7 +156,7 @@ export async function agentConfig(stack: Stack, thing: string, name: string, ext
   const stateDir = join(base, 'state');
   const config = {
     thingName: thing,
-    mqtt: { endpoint: '127.0.0.1', port: stack.broker.port, keepAliveSeconds: 30, ...extra.mqtt },
+    mqtt: { endpoint: '127.0.0.1', port: stack.broker.port, keepAliveSeconds: 30, ...testTransport(), ...extra.mqtt },
     tls: { certificateFile: files.certificateFile, privateKeyFile: files.privateKeyFile, rootCaFile: stack.pki.caFile },
     jobs: { dataPlaneEndpoint: stack.sim.endpoints.dataPlane, requestTimeoutSeconds: 3, progressIntervalSeconds: 1, drainGraceSeconds: 2, ...extra.jobs },
     handlers: { directories: [handlersDir], options: { record: { logFile: handlerLog }, again: { logFile: handlerLog } } },
