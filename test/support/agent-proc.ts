@@ -131,11 +131,12 @@ export interface AgentSetup {
 }
 
 /**
- * IOT_JOBS_AGENT_TEST_TRANSPORT=aws-crt runs every agent of the e2e suite on the aws-crt transport
- * (same key files), so the suite proves both transports; a test's own mqtt settings still win.
+ * TEST_AGENT_TRANSPORT=aws-crt runs every agent of the e2e suite on the aws-crt transport
+ * (same key files), so the suite proves both transports; a test's own mqtt settings still win. Not
+ * IOT_JOBS_AGENT_*: the CLI treats those as configuration overrides and refuses unknown ones.
  */
 function testTransport(): { transport?: string } {
-  const t = process.env['IOT_JOBS_AGENT_TEST_TRANSPORT'];
+  const t = process.env['TEST_AGENT_TRANSPORT'];
   return t === undefined || t === '' ? {} : { transport: t };
 }
 
