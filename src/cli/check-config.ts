@@ -1,6 +1,7 @@
 /** `iot-jobs-agent check-config`: the schema, the files and permissions, the handlers — every problem at once. */
 import { buildRegistry } from '../agent/create';
 import { checkConfig } from '../config/check';
+import { probePkcs11 } from '../transport';
 import { errorMessage } from '../lib/errors';
 import { silentLogger } from '../lib/log';
 import { parseFlags } from './args';
@@ -20,7 +21,7 @@ export const checkConfigCommand: Subcommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     const f = parseFlags(argv, { config: { type: 'string' } });
     const cfg = configFrom(f.config, io);
-    const r = await checkConfig(cfg, { env: io.env });
+    const r = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11 });
     const errors = [...r.errors];
     try {
       const { problems } = await buildRegistry(cfg, { log: silentLogger() });
