@@ -161,7 +161,9 @@ export class Execution {
     const timeoutS = effectiveTimeoutSeconds(handler, res.document, this.env.defaultTimeoutSeconds);
     const version = this.c.mode === 'resume' ? ex.versionNumber : await this.moveInProgress(ex, timeoutS);
     if (version === undefined) return this.env.emit({ type: 'gone', ref: this.c });
-    await this.env.store.markStarted({ ...this.ref(), handler: handler.name, startedAt: Date.now(), versionNumber: version });
+    // A resumed or rerun execution is started again: keep what its handler saved before the restart.
+    const saved = this.env.store.get(this.ref())?.handlerState;
+    await this.env.store.markStarted({ ...this.ref(), handler: handler.name, startedAt: Date.now(), versionNumber: version, ...(saved ? { handlerState: saved } : {}) });
     this.startedDurably = true;
     this.env.emit({ type: 'started', ref: this.c, handler: handler.name });
     const ending = await this.runHandler(handler, res.document, ex, version, timeoutS);
