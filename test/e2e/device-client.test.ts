@@ -2,14 +2,14 @@
  * Every Device Client and AWS managed-template document in test/fixtures/device-client, run end to
  * end: created with the AWS SDK on the sim, fetched over mosquitto (mTLS) by the real agent process,
  * run by `device-client-steps` and the built-ins against stand-in tools, and checked in the cloud's
- * record (status and statusDetails) and in its effects. (aws-reboot: device-client-reboot.test.ts.)
+ * record (status and statusDetails) and in its effects. (Those decided across an agent restart: device-client-restart.test.ts.)
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { AgentProcess, agentConfig } from '../support/agent-proc';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
-import { deviceClientEnv, describeOutcome, FIXTURES, useDeviceClientEnv, type DeviceClientEnv, type Outcome } from '../fixtures/device-client-env';
+import { deviceClientEnv, describeOutcome, FIXTURES, RESTART_FIXTURES, useDeviceClientEnv, type DeviceClientEnv, type Outcome } from '../fixtures/device-client-env';
 import { createJob, deviceTransitions } from './helpers';
 
 const THING = 'dc-thing';
@@ -173,7 +173,7 @@ const CASES: Case[] = [
 
 describe('Device Client and managed-template documents through the agent and the sim', () => {
   it('covers every fixture document', () => {
-    const covered = new Set([...CASES.map((c) => c.file), 'aws-reboot.json']);
+    const covered = new Set([...CASES.map((c) => c.file), ...RESTART_FIXTURES]);
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
     expect(files.filter((f) => !covered.has(f))).toEqual([]);
   });
