@@ -233,7 +233,10 @@ export class Execution {
       clearTimeout(timer);
     }
     await progress.close();
-    const ending = endingOf(result, this.abortReason, this.policy);
+    let ending = endingOf(result, this.abortReason, this.policy);
+    // A RejectError from run() comes after IN_PROGRESS, and the service refuses IN_PROGRESS → REJECTED
+    // (an update it would refuse forever blocks the outbox): report FAILED with the handler's reason.
+    if (ending.kind === 'report' && ending.status === 'REJECTED') ending = { ...ending, status: 'FAILED' };
     if (ending.kind !== 'deferred') await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     return { ending, version: progress.currentVersion };
   }
