@@ -180,6 +180,15 @@ describe('handler modules through the agent process', () => {
     ]);
   });
 
+  it('a RejectError thrown by run (after IN_PROGRESS) ends FAILED with its reason, and later outcomes still get through', async () => {
+    await expect(run('late-1', { operation: 'late-reject' })).resolves.toEqual({ status: 'FAILED', details: { reason: 'only visible on the device: no such partition' } });
+    expect(deviceTransitions(stack, 'late-1')).toEqual([
+      { from: 'QUEUED', to: 'IN_PROGRESS' },
+      { from: 'IN_PROGRESS', to: 'FAILED' },
+    ]);
+    await expect(run('after-late', { operation: 'waiter', timeoutSeconds: 1 })).resolves.toMatchObject({ status: 'FAILED' });
+  });
+
   it('a resume handler gets what it saved when the agent comes back', async () => {
     await createJob(stack, 'resume-1', THING, { operation: 'resumable', token: 't-42' });
     await agent.waitForLog((l) => l.msg === 'job started' && l.jobId === 'resume-1');
