@@ -6,6 +6,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandlerContext, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
+import { handlerLogger } from '../handlers/logger';
 import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
 import { JobsRejectedError } from '../jobs/errors';
@@ -210,7 +211,7 @@ export class Execution {
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const ctx: HandlerContext = {
       signal,
-      log: this.log,
+      log: handlerLogger(this.log),
       progress: (d) => {
         progress.report(d);
         this.env.emit({ type: 'progress', ref: this.c, details: d });

@@ -31,7 +31,7 @@ export default {
     ctx.progress({ phase: 'probing' });
     await ctx.saveState({ at: 'run' });
     const r = await ctx.exec.run(['sh', '-c', 'echo "$(id -un) $HOME $GREETING"'], { signal: ctx.signal, env: { GREETING: ctx.document.greeting } });
-    ctx.log.info('probe ran', { jobId: ctx.job.jobId });
+    ctx.log.info('probe ran', { probeField: 'from the handler' });
     return {
       status: 'SUCCEEDED',
       details: {
@@ -157,7 +157,8 @@ describe('handler modules through the agent process', () => {
     });
     expect(workDir.startsWith(path.join(setup.stateDir, 'work') + path.sep)).toBe(true);
     expect(existsSync(workDir)).toBe(false); // removed once the job ended
-    expect(agent.count((l) => l.msg === 'probe ran' && l.jobId === 'probe-1')).toBe(1);
+    // ctx.log(msg, fields): the fields reach the log line, beside the job's own.
+    expect(agent.count((l) => l.msg === 'probe ran' && l.jobId === 'probe-1' && l.probeField === 'from the handler')).toBe(1);
   });
 
   it('a reason from validate (returned or thrown) is REJECTED while QUEUED; run never starts', async () => {
