@@ -1,6 +1,8 @@
 /**
  * Errors a handler (or the machinery around it) raises on purpose. The agent maps them once:
- * RejectError → REJECTED (the document can never work as given), HandlerFailure → FAILED.
+ * RejectError → REJECTED (the document can never work as given) while the execution is QUEUED, and
+ * FAILED with the same reason once it is IN_PROGRESS (the service refuses IN_PROGRESS → REJECTED);
+ * HandlerFailure → FAILED.
  */
 import { AgentError } from '../lib/errors';
 
