@@ -8,6 +8,7 @@ import type { AgentConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
 import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
 import { loadHandlers, builtinHandlersDir } from '../handlers/loader';
+import { handlerLogger } from '../handlers/logger';
 import { handlerOptions } from '../handlers/registry';
 import { createProcessRunner } from '../handlers/process';
 import type { JobHandler } from '../handlers/api';
@@ -34,7 +35,7 @@ export interface CreateAgentOptions {
 
 export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions): Promise<{ registry: HandlerRegistry; problems: string[] }> {
   const dirs = [...(o.builtins === false ? [] : [builtinHandlersDir()]), ...config.handlers.directories];
-  const loaded = await loadHandlers(dirs, { log: o.log });
+  const loaded = await loadHandlers(dirs, { log: handlerLogger(o.log) });
   const map = new Map(loaded.handlers);
   for (const h of o.handlers ?? []) map.set(h.name, h);
   // AWS IoT Device Client documents (`steps`, legacy `operation` + script) and managed templates.
@@ -94,6 +95,6 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
       timeoutMs,
     });
   }
-  const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: log.child({ component: 'process' }) });
+  const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
   return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}) });
 }

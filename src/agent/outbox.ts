@@ -138,12 +138,18 @@ export class OutboxSender {
         if (verdict === 'retry') this.o.log.warn({ jobId: item.jobId, err: errorMessage(err) }, 'status update not delivered; will retry');
       }
       if (typeof verdict === 'object') {
-        expectedVersion = verdict.retryWithVersion;
-        continue;
+        if (verdict.retryWithVersion !== expectedVersion) {
+          expectedVersion = verdict.retryWithVersion;
+          continue;
+        }
+        // Refused at the version the service itself reports: a transition it will never accept.
+        this.o.log.error({ jobId: item.jobId, executionNumber: item.executionNumber, status: item.status }, 'the service refuses this status update; dropping it so later outcomes are not held back');
+        verdict = 'done-gone';
       }
       if (verdict !== 'retry') await this.settle(item, verdict);
       return verdict;
     }
+    this.o.log.warn({ jobId: item.jobId, executionNumber: item.executionNumber }, 'execution version keeps moving while we update it; will retry');
     return 'retry';
   }
 
