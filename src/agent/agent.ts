@@ -11,6 +11,7 @@ import { handlerOptions } from '../handlers/registry';
 import type { JobsApi } from '../jobs/api';
 import type { MqttJobsClient } from '../jobs/mqtt-client';
 import { isTerminal } from '../jobs/types';
+import type { JobExecution, NotifyMsg } from '../jobs/types';
 import type { AgentConfig } from '../config/types';
 import { Backoff, sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
@@ -23,6 +24,7 @@ import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
 import { compareExecutions } from './order';
 import { OutboxSender } from './outbox';
 import { planReconcile, refKey } from './reconcile';
+import type { KnownState } from './reconcile';
 import { recoveryPlan } from './recovery';
 import type { HandlerRegistry } from './registry';
 
@@ -135,8 +137,8 @@ export class Agent extends EventEmitter {
       this.done.add(refKey(f));
     }
     for (const c of plan.resume) this.enqueue(c);
-    this.d.mqttJobs.onNotify((_m, ns) => this.trigger(ns ?? ''));
-    this.d.mqttJobs.onNotifyNext((m, ns) => this.onNotifyNext(ns ?? '', m.execution?.jobId));
+    this.d.mqttJobs.onNotify((m, ns) => this.onNotify(ns ?? '', m));
+    this.d.mqttJobs.onNotifyNext((m, ns) => this.onNotifyNext(ns ?? '', m.execution));
     this.d.transport.on('connect', () => void this.onConnect());
     this.d.transport.on('disconnect', (err?: Error) => {
       this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
@@ -233,7 +235,7 @@ export class Agent extends EventEmitter {
     const plan = planReconcile(
       ns,
       list,
-      { isRunning: (k) => this.running.has(k), isReady: (k) => this.ready.has(k), isDone: (k) => this.done.has(k), journal: (r) => this.d.store.get(r) },
+      this.known(),
       [...this.ready.keys()],
       [...this.running.keys()],
       startup,
@@ -262,10 +264,30 @@ export class Agent extends EventEmitter {
     this.retryTimers.set(ns, t);
   }
 
-  private onNotifyNext(ns: string, headJobId: string | undefined): void {
+  /**
+   * A notify carries the pending list itself (up to 10): new executions in it are queued straight
+   * away; a fetch is needed only when the list may be cut, or when a queued one is missing from it
+   * (notifications can arrive out of order, so a missing one is checked, never just dropped).
+   */
+  private onNotify(ns: string, m: NotifyMsg): void {
+    if (this.stateValue !== 'running' || !this.namespaces().includes(ns)) return;
+    const list = { timestamp: m.timestamp, inProgressJobs: m.jobs.IN_PROGRESS ?? [], queuedJobs: m.jobs.QUEUED ?? [] };
+    const plan = planReconcile(ns, list, this.known(), [...this.ready.keys()], [...this.running.keys()], false);
+    for (const k of plan.confirmRunning) void this.confirm(k);
+    for (const c of plan.enqueue) this.enqueue(c);
+    if (plan.truncated || plan.dropReady.length > 0 || this.firstFetch.has(ns)) this.trigger(ns);
+  }
+
+  private onNotifyNext(ns: string, head: JobExecution | undefined): void {
     // A hint only: confirm with the service before aborting (a stray or duplicate notify-next must never kill a healthy job).
-    for (const [k, e] of this.running) if (e.c.namespace === ns && e.c.jobId !== headJobId) void this.confirm(k);
-    this.trigger(ns);
+    for (const [k, e] of this.running) if (e.c.namespace === ns && e.c.jobId !== head?.jobId) void this.confirm(k);
+    if (!head) return;
+    const key = refKey({ namespace: ns, jobId: head.jobId, executionNumber: head.executionNumber });
+    if (!this.ready.has(key) && !this.running.has(key) && !this.done.has(key) && !this.d.store.get({ namespace: ns, jobId: head.jobId, executionNumber: head.executionNumber })) this.trigger(ns);
+  }
+
+  private known(): KnownState {
+    return { isRunning: (k) => this.running.has(k), isReady: (k) => this.ready.has(k), isDone: (k) => this.done.has(k), journal: (r) => this.d.store.get(r) };
   }
 
   private async confirm(key: string): Promise<void> {

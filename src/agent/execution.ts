@@ -3,7 +3,8 @@
  * IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → journal `started` → run(ctx) → journal
  * outcome → terminal update through the persisted outbox.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HandlerContext, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
 import { handlerLogger } from '../handlers/logger';
@@ -208,7 +209,13 @@ export class Execution {
       onTerminal: (status) => this.abort('canceled', `service reports ${status}`),
     });
     const workDir = join(this.env.workRoot, this.c.namespace || '_', `${this.c.jobId}-${this.c.executionNumber}`);
-    await mkdir(workDir, { recursive: true, mode: 0o700 });
+    // Made on first use: most handlers never touch it, and a mkdir + rm per job is measurable while draining.
+    let made = existsSync(workDir);
+    const ensureWorkDir = (): string => {
+      if (!made) mkdirSync(workDir, { recursive: true, mode: 0o700 });
+      made = true;
+      return workDir;
+    };
     const ctx: HandlerContext = {
       signal,
       log: handlerLogger(this.log),
@@ -218,7 +225,9 @@ export class Execution {
       },
       job: { jobId: this.c.jobId, executionNumber: this.c.executionNumber, versionNumber: version, queuedAt: ex.queuedAt, thingName: this.env.thingName, ...(this.c.namespace ? { namespace: this.c.namespace } : {}) },
       document,
-      workDir,
+      get workDir(): string {
+        return ensureWorkDir();
+      },
       exec: this.env.exec,
       saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
       savedState: this.env.store.get(this.ref())?.handlerState,
@@ -238,7 +247,7 @@ export class Execution {
     // A RejectError from run() comes after IN_PROGRESS, and the service refuses IN_PROGRESS → REJECTED
     // (an update it would refuse forever blocks the outbox): report FAILED with the handler's reason.
     if (ending.kind === 'report' && ending.status === 'REJECTED') ending = { ...ending, status: 'FAILED' };
-    if (ending.kind !== 'deferred') await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (made && ending.kind !== 'deferred') await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     return { ending, version: progress.currentVersion };
   }
 

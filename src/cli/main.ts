@@ -5,13 +5,31 @@
 import { ConfigError, errorMessage } from '../lib/errors';
 import { UsageError } from './args';
 import type { CliIo, Subcommand } from './args';
-import { checkConfigCommand } from './check-config';
-import { demoCommand } from './demo';
-import { runCommand } from './run';
-import { simCommand } from './sim';
-import { statusCommand } from './status';
+import type * as CheckMod from './check-config';
+import type * as DemoMod from './demo';
+import type * as RunMod from './run';
+import type * as SimMod from './sim';
+import type * as StatusMod from './status';
 
-const COMMANDS: Subcommand[] = [runCommand, checkConfigCommand, statusCommand, simCommand, demoCommand];
+/**
+ * Subcommands load on demand: `run` (what systemd starts) never pays for the sim's broker, PKI
+ * library or the demo. The summaries are here so `--help` loads nothing.
+ */
+interface Entry {
+  name: string;
+  summary: string;
+  load(): Subcommand;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loading is the point */
+const COMMANDS: Entry[] = [
+  { name: 'run', summary: 'run the agent in the foreground', load: () => (require('./run') as typeof RunMod).runCommand },
+  { name: 'check-config', summary: 'validate config, files, permissions and handlers', load: () => (require('./check-config') as typeof CheckMod).checkConfigCommand },
+  { name: 'status', summary: 'show the journal: current job, recent outcomes, outbox', load: () => (require('./status') as typeof StatusMod).statusCommand },
+  { name: 'sim', summary: 'run the local AWS IoT Jobs service', load: () => (require('./sim') as typeof SimMod).simCommand },
+  { name: 'demo', summary: 'sim + agent + sample jobs, with a live view', load: () => (require('./demo') as typeof DemoMod).demoCommand },
+];
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function topUsage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)}${c.summary}`);
@@ -53,11 +71,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout.write(`${(require('../../../package.json') as { version: string }).version}\n`);
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr.write(`iot-jobs-agent: unknown command ${JSON.stringify(name)}\n\n${topUsage()}\n`);
     return 2;
   }
+  const cmd = entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${cmd.usage}\n`);
     return 0;

@@ -7,7 +7,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../lib/errors';
-import { certMatchesKey } from '../lib/pki';
+import { certMatchesKey } from '../lib/certs';
 import type { AgentConfig } from './types';
 
 export interface CheckResult {

@@ -3,7 +3,7 @@
  * CSR (AWS CreateCertificateFromCsr). EC P-256 with SHA-256, the curve AWS IoT and mosquitto both
  * accept. Keys are PKCS#8 PEM so node:tls, mosquitto and the AWS SDKs read them unchanged.
  */
-import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeCert } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -157,18 +157,7 @@ export async function issueCertFromCsr(
   return { certPem };
 }
 
-/** SHA-256 of the certificate's DER, hex: the form AWS IoT uses as a certificateId. */
-export function certificateId(certPem: string): string {
-  return createHash('sha256').update(new NodeCert(certPem).raw).digest('hex');
-}
-
-export function certMatchesKey(certPem: string, keyPem: string): boolean {
-  try {
-    return new NodeCert(certPem).checkPrivateKey(createPrivateKey(keyPem));
-  } catch {
-    return false;
-  }
-}
+export { certificateId, certMatchesKey } from './certs';
 
 /** Write `data` to `path` via a temporary file + fsync + rename, created with `mode`. */
 async function atomicWrite(path: string, data: string, mode: number): Promise<void> {
