@@ -275,7 +275,10 @@ export class Agent extends EventEmitter {
     const plan = planReconcile(ns, list, this.known(), [...this.ready.keys()], [...this.running.keys()], false);
     for (const k of plan.confirmRunning) void this.confirm(k);
     for (const c of plan.enqueue) this.enqueue(c);
-    if (plan.truncated || plan.dropReady.length > 0 || this.firstFetch.has(ns)) this.trigger(ns);
+    // A cut list is exactly what GetPendingJobExecutions would return now (same cap, same order), so
+    // it needs no fetch either; whatever lies beyond it is fetched when the known ones run out.
+    if (plan.dropReady.length > 0 || this.firstFetch.has(ns)) this.trigger(ns);
+    else if (plan.truncated) this.truncated.add(ns);
   }
 
   private onNotifyNext(ns: string, head: JobExecution | undefined): void {
@@ -339,7 +342,8 @@ export class Agent extends EventEmitter {
     if (how === 'settled') this.done.add(key);
     else this.retryLater(c.namespace);
     if (this.running.size === 0) this.d.notifier?.status('idle');
-    if (this.truncated.has(c.namespace)) this.trigger(c.namespace);
+    // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.
+    if (this.truncated.has(c.namespace) && ![...this.ready.values()].some((r) => r.namespace === c.namespace)) this.trigger(c.namespace);
   }
 
   private onExecutionEvent(e: ExecutionEvent): void {
