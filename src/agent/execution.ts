@@ -264,8 +264,8 @@ export class Execution {
         this.env.emit({ type: 'deferred', ref });
         return;
       case 'gone': {
-        const item = await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' });
-        await this.env.store.ack(item.seq);
+        await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' });
+        // Nothing to send: `reported` also takes the execution's update out of the outbox.
         await this.env.store.markReported(ref);
         this.env.emit({ type: 'gone', ref });
         return;

@@ -155,7 +155,7 @@ export class OutboxSender {
 
   private async settle(item: OutboxItem, v: 'done-accepted' | 'done-already' | 'done-gone'): Promise<void> {
     if (v === 'done-gone') this.o.log.warn({ jobId: item.jobId, executionNumber: item.executionNumber, status: item.status }, 'execution can no longer be updated; outcome dropped from the outbox');
-    await this.o.store.ack(item.seq);
+    // One durable record (one fsync): `reported` also takes the execution's items out of the outbox.
     await this.o.store.markReported(item);
     this.o.onReported?.(item, v === 'done-accepted' ? 'accepted' : v === 'done-already' ? 'already' : 'gone');
   }

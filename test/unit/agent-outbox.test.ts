@@ -17,8 +17,13 @@ function memoryStore(items: OutboxItem[]): StateStore & { reported: ExecRef[] } 
       if (i >= 0) outbox.splice(i, 1);
       return Promise.resolve();
     },
+    // Like the durable store: `reported` also takes the execution's items out of the outbox.
     markReported: (r: ExecRef) => {
       reported.push(r);
+      for (let i = outbox.length - 1; i >= 0; i--) {
+        const x = outbox[i];
+        if (x && x.namespace === r.namespace && x.jobId === r.jobId && x.executionNumber === r.executionNumber) outbox.splice(i, 1);
+      }
       return Promise.resolve();
     },
   } as unknown as StateStore & { reported: ExecRef[] };
