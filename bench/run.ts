@@ -60,13 +60,13 @@ async function latency(p: Plan): Promise<Results['latency']> {
   const out = {} as Results['latency'];
   for (const kind of AGENT_KINDS) {
     const runs: LatencyRun[] = [];
-    const n = kind === 'ours' ? p.latency.runsOurs : p.latency.runsBaseline;
+    const { jobs, runs: n } = p.latency[kind];
     for (let i = 0; i < n; i++) {
-      progress(`latency: ${kind} run ${i + 1}/${n}, ${p.latency.jobs} jobs`);
-      runs.push(await latencyRun(kind, p.latency.jobs, `lat${i}`));
+      progress(`latency: ${kind} run ${i + 1}/${n}, ${jobs} jobs`);
+      runs.push(await latencyRun(kind, jobs, `lat${i}`));
     }
     out[kind] = {
-      jobsPerRun: p.latency.jobs,
+      jobsPerRun: jobs,
       handlerP50: spread(runs.map((r) => r.handlerP50)),
       handlerP99: spread(runs.map((r) => r.handlerP99)),
       succeededP50: spread(runs.map((r) => r.succeededP50)),
@@ -77,9 +77,10 @@ async function latency(p: Plan): Promise<Results['latency']> {
 }
 
 async function drain(p: Plan): Promise<Results['drain']> {
-  const out = { ours: {}, baseline: {} } as Results['drain'];
-  for (const size of p.drain.sizes) {
-    for (const kind of AGENT_KINDS) {
+  const out = { ours: {}, 'ours-crt': {}, baseline: {} } as Results['drain'];
+  const sizes = [...new Set(AGENT_KINDS.flatMap((k) => p.drain.sizes[k]))].sort((a, b) => a - b);
+  for (const size of sizes) {
+    for (const kind of AGENT_KINDS.filter((k) => p.drain.sizes[k].includes(size))) {
       const runs: DrainRun[] = [];
       const n = p.drain.runs(size);
       for (let i = 0; i < n; i++) {
@@ -95,6 +96,8 @@ async function drain(p: Plan): Promise<Results['drain']> {
         cpuMsPerJob: spread(runs.map((r) => r.cpuMsPerJob)),
         peakRssMb: spread(runs.map((r) => r.peakRssMb)),
         medianRssMb: spread(runs.map((r) => r.medianRssMb)),
+        requestsPerJob: spread(runs.map((r) => r.requestsPerJob)),
+        requests: runs.map((r) => r.requests),
       };
     }
   }
@@ -106,7 +109,7 @@ async function idle(p: Plan): Promise<Results['idle']> {
   const samples = await idleRuns(p.idle.copies, p.idle.windowMs);
   const of = (k: AgentKind | 'floor') => samples.filter((s) => s.kind === k);
   const fig = (k: AgentKind | 'floor') => ({ rssMb: spread(of(k).map((s) => s.rssMb)), cpuPercent: spread(of(k).map((s) => s.cpuPercent)) });
-  return { windowS: p.idle.windowMs / 1000, ours: fig('ours'), baseline: fig('baseline'), floor: fig('floor') };
+  return { windowS: p.idle.windowMs / 1000, ours: fig('ours'), 'ours-crt': fig('ours-crt'), baseline: fig('baseline'), floor: fig('floor') };
 }
 
 async function startup(p: Plan): Promise<Results['startup']> {
@@ -121,7 +124,7 @@ async function startup(p: Plan): Promise<Results['startup']> {
       ...(ready.length ? { readyMs: spread(ready) } : {}),
     };
   };
-  return { ours: fig('ours'), baseline: fig('baseline'), floor: fig('floor') };
+  return { ours: fig('ours'), 'ours-crt': fig('ours-crt'), baseline: fig('baseline'), floor: fig('floor') };
 }
 
 /** The hand-written analysis ("## Findings" onwards) survives a re-run; the tables above it are regenerated. */

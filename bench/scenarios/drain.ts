@@ -25,6 +25,9 @@ export interface DrainRun {
   medianRssMb: number;
   /** Spawn → first job IN_PROGRESS, ms. */
   firstJobMs: number;
+  /** Device requests the service received over the whole run, per job finished, and by kind. */
+  requestsPerJob: number;
+  requests: Record<string, number>;
 }
 
 export async function drainRun(kind: AgentKind, queued: number, limitMs: number): Promise<DrainRun> {
@@ -61,6 +64,8 @@ export async function drainRun(kind: AgentKind, queued: number, limitMs: number)
       if (!start || done === 0) throw new Error(`${kind} finished no job; last lines:\n${agent.tail.join('\n')}`);
       const wall = last - start.at;
       const rss = samples.map((s) => s.rssKb / 1024);
+      const requests = obs.requestCounts(thing);
+      const total = Object.values(requests).reduce((a, b) => a + b, 0);
       return {
         queued,
         done,
@@ -71,6 +76,8 @@ export async function drainRun(kind: AgentKind, queued: number, limitMs: number)
         peakRssMb: Math.max(...rss),
         medianRssMb: quantile(rss, 0.5),
         firstJobMs: start.at - agent.spawnedAt,
+        requestsPerJob: total / done,
+        requests,
       };
     } finally {
       clearTimeout(timer);

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isConnectedLine, launchAgent } from '../support/agents';
+import { isConnectedLine, isOurs, launchAgent } from '../support/agents';
 import type { AgentKind } from '../support/agents';
 import { SimObserver } from '../support/observe';
 import { Proc } from '../support/proc';
@@ -33,7 +33,7 @@ async function once(stack: Stack, obs: SimObserver, kind: AgentKind | 'floor', r
   const thing = `boot-${kind}`;
   obs.firstRequest.delete(thing);
   const dir = join(stack.dir, `${kind}-${n}`);
-  const ready = kind === 'ours' ? receiver.waitForLog((l) => l.msg === 'datagram' && String(l['text']).includes('READY=1'), 30_000) : undefined;
+  const ready = isOurs(kind) ? receiver.waitForLog((l) => l.msg === 'datagram' && String(l['text']).includes('READY=1'), 30_000) : undefined;
   let agent: Proc;
   if (kind === 'floor') {
     await mkdir(dir, { recursive: true });
@@ -58,7 +58,7 @@ async function once(stack: Stack, obs: SimObserver, kind: AgentKind | 'floor', r
 }
 
 export async function startupRuns(runs: number): Promise<StartupRun[]> {
-  const kinds: (AgentKind | 'floor')[] = ['ours', 'baseline', 'floor'];
+  const kinds: (AgentKind | 'floor')[] = ['ours', 'ours-crt', 'baseline', 'floor'];
   return withStack(kinds.map((k) => `boot-${k}`), async (stack) => {
     const obs = new SimObserver(stack.sim.runtime.service);
     const script = join(stack.dir, 'notify-receiver.py');

@@ -1,6 +1,7 @@
 /**
- * Launches the two agents under test against a stack: OURS (the `iot-jobs-agent run` CLI with a
- * no-op handler written at run time) and the BASELINE (bench/baseline/agent.ts, the SDK-sample
+ * Launches the agents under test against a stack: OURS (the `iot-jobs-agent run` CLI with a
+ * no-op handler written at run time), OURS-CRT (the same with mqtt.transport "aws-crt", MQTT 3.1.1,
+ * key files) and the BASELINE (bench/baseline/agent.ts, the SDK-sample
  * style agent). Both print JSON lines with `job started` / `outcome reported`.
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
@@ -8,8 +9,13 @@ import { join } from 'node:path';
 import { Proc, repoRoot } from './proc';
 import type { Stack } from './stack';
 
-export type AgentKind = 'ours' | 'baseline';
-export const AGENT_KINDS: AgentKind[] = ['ours', 'baseline'];
+export type AgentKind = 'ours' | 'ours-crt' | 'baseline';
+export const AGENT_KINDS: AgentKind[] = ['ours', 'ours-crt', 'baseline'];
+
+/** Our CLI, on either transport. */
+export function isOurs(kind: AgentKind | 'floor'): kind is 'ours' | 'ours-crt' {
+  return kind === 'ours' || kind === 'ours-crt';
+}
 
 /** The no-op handler. It records its start time only when asked (latency runs), so drains measure pure overhead. */
 const NOOP_HANDLER = `'use strict';
@@ -48,9 +54,11 @@ async function writeOurConfig(o: LaunchOptions): Promise<string> {
   await chmod(file, 0o644);
   const certs = o.stack.pki.things[o.thing];
   if (!certs) throw new Error(`no certificate for ${o.thing}`);
+  // The aws-crt transport with MQTT 3.1.1 and the same key files: only the MQTT client differs.
+  const crt = o.kind === 'ours-crt' ? { transport: 'aws-crt', protocolVersion: 4 } : {};
   const config = {
     thingName: o.thing,
-    mqtt: { endpoint: '127.0.0.1', port: o.stack.broker.port, keepAliveSeconds: 30 },
+    mqtt: { endpoint: '127.0.0.1', port: o.stack.broker.port, keepAliveSeconds: 30, ...crt },
     tls: { certificateFile: certs.certificateFile, privateKeyFile: certs.privateKeyFile, rootCaFile: o.stack.pki.caFile },
     jobs: { dataPlaneEndpoint: o.stack.sim.endpoints.dataPlane },
     handlers: { directories: [handlersDir], options: o.startLog ? { noop: { startLog: o.startLog } } : {} },
@@ -65,7 +73,7 @@ async function writeOurConfig(o: LaunchOptions): Promise<string> {
 export async function launchAgent(o: LaunchOptions): Promise<Proc> {
   await mkdir(o.dir, { recursive: true });
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
-  if (o.kind === 'ours') {
+  if (isOurs(o.kind)) {
     const configFile = await writeOurConfig(o);
     if (o.notifySocket) env['NOTIFY_SOCKET'] = o.notifySocket;
     return new Proc(process.execPath, [join(repoRoot(), 'bin', 'iot-jobs-agent.js'), 'run', '--config', configFile], env);
@@ -86,5 +94,5 @@ export async function launchAgent(o: LaunchOptions): Promise<Proc> {
 
 /** The log line that says the agent is connected and listening for jobs. */
 export function isConnectedLine(kind: AgentKind): (l: { msg?: string }) => boolean {
-  return kind === 'ours' ? (l) => l.msg === 'connected to the broker' : (l) => l.msg === 'connected';
+  return isOurs(kind) ? (l) => l.msg === 'connected to the broker' : (l) => l.msg === 'connected';
 }

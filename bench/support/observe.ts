@@ -17,9 +17,18 @@ export interface Transition {
 type Wrapped = 'handleMqtt' | 'httpGetPending' | 'httpDescribe' | 'httpStartNext' | 'httpUpdate';
 const WRAPPED: Wrapped[] = ['handleMqtt', 'httpGetPending', 'httpDescribe', 'httpStartNext', 'httpUpdate'];
 
+/** A request's kind without its job id: "MQTT j-1/update" → "MQTT update", "MQTT j-1/get" → "MQTT describe". */
+export function requestKind(what: string): string {
+  const m = /^MQTT (.+)\/(get|update)$/.exec(what);
+  if (!m) return what;
+  return m[2] === 'get' ? 'MQTT describe' : 'MQTT update';
+}
+
 export class SimObserver {
   /** First device request per thing: when it arrived and what it was. */
   readonly firstRequest = new Map<string, { at: number; what: string }>();
+  /** Device requests per thing, by kind ("MQTT get", "MQTT <jobId>/update", …: see requestKind). */
+  readonly requests = new Map<string, Map<string, number>>();
   private seen: number;
   private readonly listeners = new Set<(t: Transition) => void>();
   private readonly restore: (() => void)[] = [];
@@ -55,7 +64,17 @@ export class SimObserver {
       thing = String(args[0]);
       what = `HTTPS ${name}`;
     }
-    if (thing !== undefined && !this.firstRequest.has(thing)) this.firstRequest.set(thing, { at, what });
+    if (thing === undefined) return;
+    if (!this.firstRequest.has(thing)) this.firstRequest.set(thing, { at, what });
+    const counts = this.requests.get(thing) ?? new Map<string, number>();
+    const k = requestKind(what);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+    this.requests.set(thing, counts);
+  }
+
+  /** Requests seen from `thing` so far, by kind. */
+  requestCounts(thing: string): Record<string, number> {
+    return Object.fromEntries(this.requests.get(thing) ?? []);
   }
 
   /** New device transitions since the last look, stamped now (they happened during this call). */
