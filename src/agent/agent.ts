@@ -61,6 +61,8 @@ export class Agent extends EventEmitter {
   private readonly reconciler: Coalescer<string>;
   private readonly confirming = new Set<string>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** Per namespace: how many executions have been discovered (their listing position, see enqueue). */
+  private readonly discovered = new Map<string, number>();
   private readonly retryBackoff = new Map<string, Backoff>();
   private gateOpen!: () => void;
   /** Dispatch waits for the first fetch of every namespace, so start-up order spans namespaces. */
@@ -313,7 +315,11 @@ export class Agent extends EventEmitter {
   private enqueue(c: Candidate): void {
     const key = refKey(c);
     if (this.ready.has(key) || this.running.has(key) || this.done.has(key)) return;
-    this.ready.set(key, c);
+    // Positions in two different listings cannot be compared, but discovery order can: each listing
+    // is in service order, and anything first seen in a later listing lies beyond the earlier ones.
+    const n = (this.discovered.get(c.namespace) ?? 0) + 1;
+    this.discovered.set(c.namespace, n);
+    this.ready.set(key, { ...c, listedIndex: n });
     this.emit('queued', { ref: c });
     // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
     void this.queue.add(() => this.runNext());

@@ -25,7 +25,7 @@ import type { HandlerRegistry } from './registry';
 
 export type RunMode = 'fresh' | 'rerun' | 'resume';
 
-export interface Candidate extends ExecRef, Orderable {
+export interface Candidate extends ExecRef, Omit<Orderable, 'namespace'> {
   mode: RunMode;
 }
 

@@ -8,8 +8,14 @@ export interface Orderable {
   jobId: string;
   executionNumber: number;
   queuedAt: number;
-  /** Position in the service's listing (per namespace), the stable-sort key. */
+  /** Position in the service's listing, the stable-sort key; comparable only within one namespace. */
   listedIndex: number;
+  /**
+   * '' = default. Listing positions of different namespaces are not compared (a tie within the same
+   * second then falls to jobId), which is the best the protocol allows: nothing orders jobs of two
+   * namespaces created in the same second.
+   */
+  namespace?: string;
   /** Found IN_PROGRESS at start-up: resolve first. */
   resumeFirst?: boolean;
 }
@@ -20,7 +26,7 @@ export function compareExecutions(a: Orderable, b: Orderable): number {
   if (ra !== rb) return ra - rb;
   if (a.executionNumber !== b.executionNumber) return a.executionNumber - b.executionNumber;
   if (a.queuedAt !== b.queuedAt) return a.queuedAt - b.queuedAt;
-  if (a.listedIndex !== b.listedIndex) return a.listedIndex - b.listedIndex;
+  if ((a.namespace ?? '') === (b.namespace ?? '') && a.listedIndex !== b.listedIndex) return a.listedIndex - b.listedIndex;
   return a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0;
 }
 

@@ -30,3 +30,12 @@ describe('orderExecutions', () => {
     expect(orderExecutions([...out].reverse())).toEqual(out);
   });
 });
+
+describe('orderExecutions across namespaces', () => {
+  it('compares listing positions only within a namespace; across namespaces a tie falls to jobId', () => {
+    const a = { jobId: 'b-default', executionNumber: 1, queuedAt: 10, listedIndex: 5, namespace: '' };
+    const b = { jobId: 'a-fleet', executionNumber: 1, queuedAt: 10, listedIndex: 1, namespace: 'fleet' };
+    const c = { jobId: 'c-default', executionNumber: 1, queuedAt: 10, listedIndex: 2, namespace: '' };
+    expect(orderExecutions([a, b, c]).map((x) => x.jobId)).toEqual(['a-fleet', 'c-default', 'b-default']);
+  });
+});
