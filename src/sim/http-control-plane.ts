@@ -18,7 +18,6 @@ import { LIMITS } from '../jobs/types';
 import { silentLogger } from '../lib/log';
 import type { Logger } from '../lib/log';
 import {
-  BodyTooLarge,
   checkCancelExecution,
   checkCreateJob,
   checkFaults,
@@ -28,9 +27,8 @@ import {
   listQuery,
   newRequestId,
   parseJsonBody,
-  parseUrl,
   queryFlags,
-  readBody,
+  readRequest,
   sendError,
   sendJson,
   serviceError,
@@ -250,19 +248,9 @@ function match(table: Route[], method: string, segments: string[]): Matched {
 }
 
 async function handle(table: Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestId = newRequestId();
-  let raw: Buffer;
-  try {
-    raw = await readBody(req);
-  } catch (err) {
-    if (err instanceof BodyTooLarge) {
-      res.shouldKeepAlive = false;
-      sendError(res, serviceError('RequestEntityTooLargeException', 413, err.message), requestId);
-    }
-    return;
-  }
-  const url = parseUrl(req.url);
-  if (url === undefined) return sendError(res, invalidRequest('malformed request target'), requestId);
+  const request = await readRequest(req, res);
+  if (!request) return;
+  const { requestId, body: raw, url } = request;
   const m = match(table, req.method ?? '', url.segments);
   if ('error' in m) return sendError(res, m.error, requestId);
   const body = parseJsonBody(raw);

@@ -26,17 +26,15 @@ import { LIMITS } from '../jobs/types';
 import { silentLogger } from '../lib/log';
 import type { Logger } from '../lib/log';
 import {
-  BodyTooLarge,
   deliver,
   guardClientErrors,
   invalidRequest,
   listen,
   newRequestId,
   parseJsonBody,
-  parseUrl,
   queryBool,
   queryLong,
-  readBody,
+  readRequest,
   responseFaults,
   sendError,
   sendJson,
@@ -159,22 +157,9 @@ class DataPlane {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = newRequestId();
-    let body: Buffer;
-    try {
-      body = await readBody(req);
-    } catch (err) {
-      if (err instanceof BodyTooLarge) {
-        res.shouldKeepAlive = false;
-        sendError(res, serviceError('RequestEntityTooLargeException', 413, err.message), requestId);
-      }
-      return;
-    }
-    const url = parseUrl(req.url);
-    if (url === undefined) {
-      sendError(res, invalidRequest('malformed request target'), requestId);
-      return;
-    }
+    const request = await readRequest(req, res);
+    if (!request) return;
+    const { requestId, body, url } = request;
     const routed = this.route(req, url, body);
     const faults = routed.thing === undefined ? { delayMs: 0, drop: false } : responseFaults(this.o.service.faultsFor(routed.thing), this.o.random ?? Math.random);
     deliver(res, faults, () => {

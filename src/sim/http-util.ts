@@ -146,6 +146,30 @@ export function sendError(res: ServerResponse, err: ServiceError, requestId: str
 
 export const newRequestId = (): string => randomUUID();
 
+/**
+ * The start every front shares: a request id, the body within its limit (413 and no keep-alive
+ * beyond it) and a well-formed request target. Undefined when the answer has already been sent.
+ */
+export async function readRequest(req: IncomingMessage, res: ServerResponse): Promise<{ requestId: string; body: Buffer; url: ParsedUrl } | undefined> {
+  const requestId = newRequestId();
+  let body: Buffer;
+  try {
+    body = await readBody(req);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) {
+      res.shouldKeepAlive = false;
+      sendError(res, serviceError('RequestEntityTooLargeException', 413, err.message), requestId);
+    }
+    return undefined;
+  }
+  const url = parseUrl(req.url);
+  if (url === undefined) {
+    sendError(res, invalidRequest('malformed request target'), requestId);
+    return undefined;
+  }
+  return { requestId, body, url };
+}
+
 /** Per-thing response faults the fronts apply (throttling and internal errors happen in the service). */
 export interface ResponseFaults {
   delayMs: number;
