@@ -100,15 +100,13 @@ export class Execution {
   }
 
   /** Service calls before the handler runs: transient failures (throttling, internal errors, timeouts) are retried. */
-  private withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return retry(() => fn(), {
+  private withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, {
       baseMs: 200,
       maxMs: 5000,
       maxAttempts: 6,
       isRetryable: (err) => (err as { retryable?: unknown }).retryable === true && !this.controller.signal.aborted,
       signal: this.controller.signal,
-    }).catch((err: unknown) => {
-      throw err instanceof Error ? err : new Error(`${what}: ${errorMessage(err)}`);
     });
   }
 
@@ -129,7 +127,7 @@ export class Execution {
 
   private async describe(): Promise<JobExecution | undefined> {
     try {
-      const r = await this.withRetry('describe', () => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
+      const r = await this.withRetry(() => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
       return r.execution;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -181,7 +179,7 @@ export class Execution {
     const stepTimeoutInMinutes = Math.min(10080, Math.ceil(timeoutS / 60) + 1);
     const opts = callOpts(this.c.namespace, this.env.requestTimeoutMs);
     try {
-      await this.withRetry('update', () =>
+      await this.withRetry(() =>
         this.api.update(this.c.jobId, { status: 'IN_PROGRESS', expectedVersion: ex.versionNumber, executionNumber: this.c.executionNumber, stepTimeoutInMinutes }, opts),
       );
       return ex.versionNumber + 1;

@@ -6,7 +6,12 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 
 /** SHA-256 of the certificate's DER, hex: the form AWS IoT uses as a certificateId. */
 export function certificateId(certPem: string): string {
-  return createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');
+  return certificateIdOfDer(new X509Certificate(certPem).raw);
+}
+
+/** The same, from DER bytes (e.g. a TLS peer certificate's `raw`). */
+export function certificateIdOfDer(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
 }
 
 export function certMatchesKey(certPem: string, keyPem: string): boolean {

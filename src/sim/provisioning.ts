@@ -32,7 +32,7 @@ function csrCommonName(csrPem: string): string | undefined {
   }
 }
 
-export function createIssuer(pki: SimPki, service: JobsService, _thingsDir: string): Issuer {
+export function createIssuer(pki: SimPki, service: JobsService): Issuer {
   const attached = new Map<string, string>();
   return {
     async createKeysAndCertificate() {

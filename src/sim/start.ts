@@ -3,10 +3,10 @@
  * machine in real time, an MQTT front (embedded aedes or an external broker), the HTTPS data plane
  * and the HTTP control plane — and `endpoints.json` describing how to reach it.
  */
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
+import { certificateIdOfDer } from '../lib/certs';
 import { atomicWriteFile } from '../lib/fsutil';
 import { silentLogger } from '../lib/log';
 import type { Logger } from '../lib/log';
@@ -66,10 +66,10 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
   const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale });
   for (const t of things) runtime.service.createThing(t);
   const tls = { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem };
-  const issuer = createIssuer(pki, runtime.service, join(o.stateDir, 'things'));
+  const issuer = createIssuer(pki, runtime.service);
   // A certificate attached to a thing (AttachThingPrincipal) speaks for it; otherwise its CN does.
   const thingOf = (cert: PeerCertificate): string | undefined => {
-    const id = cert.raw ? createHash('sha256').update(cert.raw).digest('hex') : undefined;
+    const id = cert.raw ? certificateIdOfDer(cert.raw) : undefined;
     const cn = cert.subject?.CN;
     return (id ? issuer.thingOf(id) : undefined) ?? (typeof cn === 'string' ? cn : undefined);
   };

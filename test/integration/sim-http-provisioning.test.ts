@@ -41,7 +41,7 @@ beforeAll(async () => {
   pki = await ensureSimPki(dir, ['thing1']);
   service = new JobsService({ clock: systemClock, publish: () => undefined });
   service.createThing('thing1');
-  issuer = createIssuer(pki, service, join(dir, 'things'));
+  issuer = createIssuer(pki, service);
   // A certificate made by CreateKeysAndCertificate names no thing; the attachment does.
   const thingOf = (cert: { raw: Buffer; subject?: { CN?: string | string[] } }): string | undefined => {
     const attached = issuer.thingOf(createHash('sha256').update(cert.raw).digest('hex'));
