@@ -1,4 +1,4 @@
-// Lint: type-aware rules that catch what review misses, plus the import direction of DESIGN.md §2.
+// Lint: type-aware rules that catch what review misses, plus the import direction of docs/ARCHITECTURE.md §2.
 const tseslint = require('typescript-eslint');
 const importX = require('eslint-plugin-import-x');
 
@@ -19,14 +19,14 @@ const zones = all.map((mod) => ({
   target: `./src/${mod}`,
   from: './src',
   except: [`./${mod}`, ...layers[mod].map((m) => `./${m}`)],
-  message: `src/${mod} may import only: ${layers[mod].join(', ') || 'nothing'} (DESIGN.md §2).`,
+  message: `src/${mod} may import only: ${layers[mod].join(', ') || 'nothing'} (docs/ARCHITECTURE.md §2).`,
 }));
 // Built-in handlers see only the public handler contract.
 zones.push({
   target: './handlers',
   from: './src',
   except: ['./handlers/api.ts', './index.ts'],
-  message: 'handlers/ may import only src/handlers/api (DESIGN.md §2).',
+  message: 'handlers/ may import only src/handlers/api (docs/ARCHITECTURE.md §2).',
 });
 
 module.exports = tseslint.config(

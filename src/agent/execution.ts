@@ -1,5 +1,5 @@
 /**
- * One execution, start to outcome (DESIGN §3): describe → document → handler → validate →
+ * One execution, start to outcome (docs/ARCHITECTURE.md §3): describe → document → handler → validate →
  * IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → journal `started` → run(ctx) → journal
  * outcome → terminal update through the persisted outbox.
  */

@@ -1,5 +1,5 @@
 /**
- * Dispatch order (DESIGN §3): executionNumber, then queuedAt, then the order the service listed
+ * Dispatch order (docs/ARCHITECTURE.md §3): executionNumber, then queuedAt, then the order the service listed
  * them (queuedAt has whole seconds only; the service keeps creation order within a second), then
  * jobId. Executions found IN_PROGRESS at start-up are resolved before all of these. Pure.
  */

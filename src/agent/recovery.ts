@@ -1,5 +1,5 @@
 /**
- * Recovery at start-up (DESIGN §3): a started-but-unfinished execution follows its handler's
+ * Recovery at start-up (docs/ARCHITECTURE.md §3): a started-but-unfinished execution follows its handler's
  * restart policy — `fail` (default: FAILED "interrupted"), `rerun` (run again) or `resume`
  * (the handler's resume() decides). Finished-but-unreported outcomes are the outbox's. Pure.
  */

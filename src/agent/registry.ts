@@ -1,4 +1,4 @@
-/** How the agent finds the handler for a job document (DESIGN §4, §6). */
+/** How the agent finds the handler for a job document (docs/ARCHITECTURE.md §4, §6). */
 import type { JobHandler } from '../handlers/api';
 
 export type Resolution = { ok: true; handler: JobHandler; document: unknown } | { ok: false; reason: string };

@@ -1,4 +1,4 @@
-/** The validated, frozen agent configuration (DESIGN.md §6). Defaults already applied. */
+/** The validated, frozen agent configuration (docs/ARCHITECTURE.md §6). Defaults already applied. */
 
 export interface Pkcs11Config {
   library: string;

@@ -1,5 +1,5 @@
 /**
- * The public contract for handler modules (DESIGN.md §4, §6). Type-only: a third-party handler
+ * The public contract for handler modules (docs/ARCHITECTURE.md §4, §6). Type-only: a third-party handler
  * compiles against this file alone (re-exported from the package entry point) and imports nothing
  * else from the agent.
  *

@@ -1,5 +1,5 @@
 /**
- * Loads handler modules from directories (DESIGN.md §6 "Handler modules"). A module runs with the
+ * Loads handler modules from directories (docs/ARCHITECTURE.md §6 "Handler modules"). A module runs with the
  * agent's privileges, so it is loaded only when nobody but root or the agent's user can have
  * changed it; every problem is reported and one broken handler never stops the others.
  */

@@ -1,5 +1,5 @@
 /**
- * The one child-process helper every handler uses (DESIGN.md §4). Each rule here is the opposite
+ * The one child-process helper every handler uses (docs/ARCHITECTURE.md §4). Each rule here is the opposite
  * of a fault in the AWS IoT Device Client's job engine: argv only (a shell only when the handler
  * and the configuration both allow it), `runAsUser` applied by the spawn itself and never silently
  * dropped, a scrubbed environment, no inherited descriptors, stdout and stderr drained at the same

@@ -1,6 +1,6 @@
 /**
  * statusDetails sanitiser: the service refuses a whole update when one key or value breaks its
- * rules (spec §6.3, §7), so the agent cleans details before sending rather than losing the update.
+ * rules (docs/PROTOCOL.md §6.3, §7), so the agent cleans details before sending rather than losing the update.
  */
 import { LIMITS } from './types';
 import type { Details } from './types';

@@ -4,7 +4,7 @@ import type { JobExecutionState, RejectCode } from './types';
 
 const RETRYABLE: ReadonlySet<string> = new Set(['RequestThrottled', 'InternalError']);
 
-/** An MQTT `…/rejected` response (spec §3.1). */
+/** An MQTT `…/rejected` response (docs/PROTOCOL.md §3.1). */
 export class JobsRejectedError extends AgentError {
   readonly rejectCode: RejectCode;
   readonly executionState?: JobExecutionState;

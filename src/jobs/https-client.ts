@@ -1,5 +1,5 @@
 /**
- * The Jobs device API over the HTTPS data plane (spec §6) with the thing's own certificate (mutual
+ * The Jobs device API over the HTTPS data plane (docs/PROTOCOL.md §6) with the thing's own certificate (mutual
  * TLS, port 8443 on AWS). Used for namespaces and wherever MQTT is not wanted; no notifications
  * exist on HTTPS, so callers poll.
  *
@@ -315,7 +315,7 @@ function parseDocument(v: unknown): unknown {
   }
 }
 
-// ---- Request validation: a request the service would refuse is never sent (spec §6.3). ----
+// ---- Request validation: a request the service would refuse is never sent (docs/PROTOCOL.md §6.3). ----
 
 const bad = (message: string): never => {
   throw new InvalidJobsRequestError(message);

@@ -1,5 +1,5 @@
 /**
- * Typed failures of the HTTPS data plane (spec §6.4). An error is recognised by its NAME, found the
+ * Typed failures of the HTTPS data plane (docs/PROTOCOL.md §6.4). An error is recognised by its NAME, found the
  * way AWS SDKs find it (header `x-amzn-ErrorType`, else body `code`, else body `__type`; cut at the
  * first ':' and after the last '#'), never by its status: ThrottlingException is 429 in every SDK
  * model but 400 in the API reference pages, and both must decode the same.
@@ -57,7 +57,7 @@ export class CertificateValidationError extends JobsHttpsError {
     super('InvalidRequest', init);
   }
 }
-/** Also how HTTPS reports a version mismatch (spec §3.3): look at `executionState`. */
+/** Also how HTTPS reports a version mismatch (docs/PROTOCOL.md §3.3): look at `executionState`. */
 export class InvalidStateTransitionError extends JobsHttpsError {
   constructor(init: HttpsErrorInit) {
     super('InvalidStateTransition', init);
@@ -126,7 +126,7 @@ export class JobsProtocolError extends AgentError {
   }
 }
 
-/** `ns#Name:extra` → `Name` (spec §6.4 steps 2–3). */
+/** `ns#Name:extra` → `Name` (docs/PROTOCOL.md §6.4 steps 2–3). */
 export function sanitizeErrorCode(raw: string): string {
   let s = raw;
   const colon = s.indexOf(':');

@@ -1,5 +1,5 @@
 /**
- * The Jobs device API over MQTT reserved topics (spec §1–§3). Requests are correlated by
+ * The Jobs device API over MQTT reserved topics (docs/PROTOCOL.md §1–§3). Requests are correlated by
  * `clientToken` only (the service answers on the request topic + /accepted|/rejected); every request
  * is bounded by a timeout; every received payload is validated and a malformed one is logged and
  * dropped. Notifications fan out to listeners with the namespace they came from.

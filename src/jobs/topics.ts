@@ -1,5 +1,5 @@
 /**
- * Topic grammar of the AWS IoT Jobs reserved topics (spec §1.1, §1.7). Pure functions only.
+ * Topic grammar of the AWS IoT Jobs reserved topics (docs/PROTOCOL.md §1.1, §1.7). Pure functions only.
  * A namespace `ns` selects the namespaced forms used by AWS's own Greengrass clients.
  */
 import { LIMITS } from './types';
@@ -25,7 +25,7 @@ export const topics = {
   update: (thing: string, job: string, ns?: string) => `${jobsPrefix(thing)}/${jobSegment(job, ns)}/update`,
   notify: (thing: string, ns?: string) =>
     ns ? `${jobsPrefix(thing)}/notify-namespace-${ns}` : `${jobsPrefix(thing)}/notify`,
-  /** The API reference's form, `…/jobs/{jobId}/notify-namespace-{ns}/` (spec §1.7). */
+  /** The API reference's form, `…/jobs/{jobId}/notify-namespace-{ns}/` (docs/PROTOCOL.md §1.7). */
   notifyNamespaceDocForm: (thing: string, job: string, ns: string) =>
     `${jobsPrefix(thing)}/${job}/notify-namespace-${ns}/`,
   notifyNext: (thing: string, ns?: string) =>
@@ -54,7 +54,7 @@ const JOB = '(?:\\$next|[a-zA-Z0-9_-]{1,64})';
 /**
  * Parse a topic a device published to. Returns null when the topic is not under a jobs prefix,
  * `{ok:false}` when it is but names no operation, and the operation otherwise. Thing-level `get`
- * and `start-next` win over jobs literally named `get` / `start-next` (spec §1.1).
+ * and `start-next` win over jobs literally named `get` / `start-next` (docs/PROTOCOL.md §1.1).
  */
 export function parseRequestTopic(topic: string): ParseResult {
   const m = /^\$aws\/things\/([^/]+)\/jobs\/(.*)$/.exec(topic);
@@ -77,7 +77,7 @@ export function parseRequestTopic(topic: string): ParseResult {
   return { ok: false, thing, reason: `no jobs operation for topic ${topic}` };
 }
 
-/** True for topics a device may not publish to: responses and notifications (spec §8 case 10). */
+/** True for topics a device may not publish to: responses and notifications (docs/PROTOCOL.md §8 case 10). */
 export function isServiceOnlyTopic(topic: string): boolean {
   return /^\$aws\/things\/[^/]+\/jobs\/.*(\/accepted|\/rejected|notify[^/]*\/?)$/.test(topic);
 }
@@ -93,7 +93,7 @@ export type DeviceTopic =
 
 /**
  * Classify a topic a device receives: a response to one of its requests, or a notification.
- * Accepts both namespaced notify forms (spec §1.7 and the API reference's `{job}/notify-namespace-{ns}/`).
+ * Accepts both namespaced notify forms (docs/PROTOCOL.md §1.7 and the API reference's `{job}/notify-namespace-{ns}/`).
  */
 export function parseDeviceTopic(topic: string): DeviceTopic | null {
   const resp = /^(.*)\/(accepted|rejected)$/.exec(topic);
@@ -114,7 +114,7 @@ export function parseDeviceTopic(topic: string): DeviceTopic | null {
 }
 
 /**
- * Everything a device subscribes to before its first request (DESIGN §3): response wildcards per
+ * Everything a device subscribes to before its first request (docs/ARCHITECTURE.md §3): response wildcards per
  * operation, notify, notify-next, and per namespace its notify forms and response topics.
  */
 export function deviceSubscriptions(thing: string, namespaces: readonly string[] = [], withDefault = true): string[] {
@@ -135,5 +135,5 @@ export function deviceSubscriptions(thing: string, namespaces: readonly string[]
   return out;
 }
 
-/** AWS IoT Core allows 50 subscriptions per connection and 8 filters per SUBSCRIBE (spec §7). */
+/** AWS IoT Core allows 50 subscriptions per connection and 8 filters per SUBSCRIBE (docs/PROTOCOL.md §7). */
 export const SUBSCRIPTION_LIMITS = { perConnection: 50, perSubscribe: 8 } as const;

@@ -1,4 +1,4 @@
-/** Wire shapes of the AWS IoT Jobs device plane (spec §2.7). Shared by the client and the sim. */
+/** Wire shapes of the AWS IoT Jobs device plane (docs/PROTOCOL.md §2.7). Shared by the client and the sim. */
 
 export const EXEC_STATUSES = [
   'QUEUED',
@@ -114,7 +114,7 @@ export interface NotifyNextMsg {
   execution?: JobExecution;
 }
 
-/** Limits of spec §7. */
+/** Limits of docs/PROTOCOL.md §7. */
 export const LIMITS = {
   thingName: /^[a-zA-Z0-9:_-]{1,128}$/,
   jobId: /^[a-zA-Z0-9_-]{1,64}$/,

@@ -95,7 +95,7 @@ export const validate = {
   getPendingAccepted: (v: Obj): Checked<GetPendingAccepted> =>
     check(() => {
       token(v);
-      // Tolerate an absent list (an empty one is always sent by AWS, spec §2.2).
+      // Tolerate an absent list (an empty one is always sent by AWS, docs/PROTOCOL.md §2.2).
       return { ...v, inProgressJobs: list(v.inProgressJobs ?? [], 'inProgressJobs'), queuedJobs: list(v.queuedJobs ?? [], 'queuedJobs') } as GetPendingAccepted;
     }),
   executionAccepted: (v: Obj): Checked<ExecutionAccepted> =>

@@ -1,5 +1,5 @@
 /**
- * The HTTPS Jobs data plane (`iot-jobs-data`, spec §6) over mutual TLS: the four device operations
+ * The HTTPS Jobs data plane (`iot-jobs-data`, docs/PROTOCOL.md §6) over mutual TLS: the four device operations
  * in the AWS restJson1 shape, so both the AWS SDK client and our own HTTPS client talk to it
  * unchanged.
  *
@@ -81,7 +81,7 @@ interface Routed {
 
 const fail = (error: ServiceError, thing?: string): Routed => (thing === undefined ? { result: { ok: false, error } } : { thing, result: { ok: false, error } });
 
-/** HTTPS returns the job document as JSON text (spec §6.2); make sure it is, whatever the service gave. */
+/** HTTPS returns the job document as JSON text (docs/PROTOCOL.md §6.2); make sure it is, whatever the service gave. */
 function documentAsText(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return v;
   const o = { ...(v as Record<string, unknown>) };

@@ -1,6 +1,6 @@
 /**
  * Plumbing shared by the sim's HTTP fronts: bounded body reading, restJson1 responses and errors
- * (spec §6.4), path/query parsing with per-segment percent-decoding (spec §6.5), response faults,
+ * (docs/PROTOCOL.md §6.4), path/query parsing with per-segment percent-decoding (docs/PROTOCOL.md §6.5), response faults,
  * and a server lifecycle whose close() leaves no open sockets. Nothing here knows a route.
  */
 import { randomUUID } from 'node:crypto';
@@ -97,7 +97,7 @@ export function parseUrl(rawUrl: string | undefined): ParsedUrl | undefined {
   }
 }
 
-/** A boolean query parameter: absent → undefined; anything but true/false → error (spec §6.3). */
+/** A boolean query parameter: absent → undefined; anything but true/false → error (docs/PROTOCOL.md §6.3). */
 export function queryBool(query: URLSearchParams, name: string): { ok: true; value: boolean | undefined } | { ok: false; error: ServiceError } {
   const v = query.get(name);
   if (v === null) return { ok: true, value: undefined };
@@ -128,7 +128,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, req
 
 /**
  * A restJson1 error: the name in `x-amzn-ErrorType` and again as `code` in the body, so header- and
- * body-based decoders agree; `executionState` rides along where the service supplied one (spec §6.4).
+ * body-based decoders agree; `executionState` rides along where the service supplied one (docs/PROTOCOL.md §6.4).
  */
 export function sendError(res: ServerResponse, err: ServiceError, requestId: string): void {
   if (res.headersSent || res.destroyed) return;

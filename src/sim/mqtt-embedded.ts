@@ -3,9 +3,9 @@
  * Identity is the client certificate's CN (the thing name). Like AWS IoT Core it:
  * - lets a thing subscribe/publish only under `$aws/things/{itself}/`;
  * - consumes requests on the Jobs request topics (they are not forwarded to subscribers);
- * - delivers responses only to the requesting client, subscribed or not (spec §1.2), unless the
+ * - delivers responses only to the requesting client, subscribed or not (docs/PROTOCOL.md §1.2), unless the
  *   `responsesToRequesterOnly` option is off;
- * - ignores (or disconnects on) a device publishing to a response/notify topic (spec §8.10).
+ * - ignores (or disconnects on) a device publishing to a response/notify topic (docs/PROTOCOL.md §8.10).
  * aedes speaks MQTT 3.1.1 only.
  */
 import { createServer } from 'node:tls';

@@ -1,5 +1,5 @@
 /**
- * The local AWS IoT Jobs service as a pure, synchronous state machine (spec §1–§5). Fronts (MQTT
+ * The local AWS IoT Jobs service as a pure, synchronous state machine (docs/PROTOCOL.md §1–§5). Fronts (MQTT
  * broker hook, HTTPS data plane, HTTP control plane) call in; every MQTT message a call causes is
  * pushed into `init.publish` before the call returns — the response first, then notifications.
  * Time comes only from `init.clock`; randomness (fault injection) only from `init.random`.
@@ -161,7 +161,7 @@ export class JobsService {
 
   // ---- timers
 
-  /** Apply every step / in-progress timer due now (spec §4.5): TIMED_OUT + notifications. */
+  /** Apply every step / in-progress timer due now (docs/PROTOCOL.md §4.5): TIMED_OUT + notifications. */
   tick(): void {
     const now = this.world.now();
     const due: ExecRecord[] = [];

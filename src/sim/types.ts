@@ -33,7 +33,7 @@ export interface SimOptions {
   bumpVersionOnServiceTransition: boolean;
   /** §10.17 apply stepTimeoutInMinutes on start-next of an already IN_PROGRESS execution. */
   stepTimeoutOnRestart: boolean;
-  /** §10.12 / DESIGN §3: which namespaced notify topic form(s) to emit. */
+  /** §10.12 / docs/ARCHITECTURE.md §3: which namespaced notify topic form(s) to emit. */
   namespaceNotifyForm: 'short' | 'doc' | 'both';
   /** §8.10 a client publishing to a response/notify topic: ignore (default) or reject/disconnect (front decides). */
   servicePublishPolicy: 'ignore' | 'disconnect';
@@ -57,7 +57,7 @@ export interface Faults {
   dropResponse?: number;
   /** After every update of the head, publish a duplicate notify-next naming the current head (rustot#95). */
   duplicateNotifyNext?: boolean;
-  /** `$next` reads (describe/start-next) see no newly queued execution for this long, ms (spec §1.6). */
+  /** `$next` reads (describe/start-next) see no newly queued execution for this long, ms (docs/PROTOCOL.md §1.6). */
   eventualConsistencyMs?: number;
 }
 

@@ -1,4 +1,4 @@
-/** The safe process helper against real child processes (DESIGN.md §4). */
+/** The safe process helper against real child processes (docs/ARCHITECTURE.md §4). */
 import { readFileSync, openSync, closeSync } from 'node:fs';
 import { createProcessRunner, SAFE_PATH } from '../../src/handlers/process';
 import { RejectError, HandlerFailure } from '../../src/handlers/errors';

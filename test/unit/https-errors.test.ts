@@ -14,7 +14,7 @@ import {
   ThrottlingError,
 } from '../../src/jobs/https-errors';
 
-describe('sanitizeErrorCode (spec §6.4)', () => {
+describe('sanitizeErrorCode (docs/PROTOCOL.md §6.4)', () => {
   it.each([
     ['ThrottlingException', 'ThrottlingException'],
     ['com.amazonaws.iotjobsdataplane#ThrottlingException', 'ThrottlingException'],

@@ -12,7 +12,7 @@ import {
   responseFaults,
 } from '../../src/sim/http-util';
 
-describe('parseUrl (spec §6.5)', () => {
+describe('parseUrl (docs/PROTOCOL.md §6.5)', () => {
   it('decodes each segment on its own', () => {
     expect(parseUrl('/things/a%3Ab/jobs/%24next?includeJobDocument=true')).toEqual({
       segments: ['things', 'a:b', 'jobs', '$next'],

@@ -1,4 +1,4 @@
-/** The HTTPS client's pre-send validation (spec §6.3): pure functions, tested by table. */
+/** The HTTPS client's pre-send validation (docs/PROTOCOL.md §6.3): pure functions, tested by table. */
 import { checkDescribe, checkNamespace, checkStartNext, checkUpdate } from '../../src/jobs/https-client';
 import { InvalidJobsRequestError } from '../../src/jobs/errors';
 import type { UpdateReq } from '../../src/jobs/types';

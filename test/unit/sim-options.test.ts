@@ -28,7 +28,7 @@ describe('DEFAULT_SIM_OPTIONS', () => {
   });
 });
 
-describe('update status rules (spec §4.2)', () => {
+describe('update status rules (docs/PROTOCOL.md §4.2)', () => {
   it.each([
     ['QUEUED', 'SUCCEEDED', {}, 'accepted'],
     ['QUEUED', 'FAILED', {}, 'accepted'],

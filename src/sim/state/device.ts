@@ -1,5 +1,5 @@
 /**
- * The four device-plane operations (spec §2.2–§2.5), transport-neutral. The MQTT and HTTPS paths
+ * The four device-plane operations (docs/PROTOCOL.md §2.2–§2.5), transport-neutral. The MQTT and HTTPS paths
  * differ only in how they render (document form, thingName) and how they report errors.
  */
 import { isTerminal } from '../../jobs/types';
@@ -20,7 +20,7 @@ export interface Ask {
   /** Transport flavour: MQTT sends documents as objects, HTTPS as strings and adds thingName. */
   docForm: Exclude<DocForm, 'none'>;
   withThing: boolean;
-  /** `$next` reads ignore QUEUED executions younger than this (spec §1.6 fault), ms. */
+  /** `$next` reads ignore QUEUED executions younger than this (docs/PROTOCOL.md §1.6 fault), ms. */
   consistencyMs?: number;
 }
 
@@ -87,7 +87,7 @@ function transitionAllowed(w: World, from: ExecStatus, to: UpdateIn['status']): 
   return false;
 }
 
-/** Version and terminal checks, in the configured order (spec §8 case 1). */
+/** Version and terminal checks, in the configured order (docs/PROTOCOL.md §8 case 1). */
 function preconditions(w: World, rec: ExecRecord, inp: UpdateIn): DevResult<void> {
   const state = executionState(rec);
   const version = (): DevResult<void> | undefined =>

@@ -1,6 +1,6 @@
 /**
- * The HTTPS data plane (spec §6): same operations as MQTT, but documents as JSON text, thingName
- * in executions, no clientToken/timestamp, and errors as restJson1 exceptions (spec §3.3).
+ * The HTTPS data plane (docs/PROTOCOL.md §6): same operations as MQTT, but documents as JSON text, thingName
+ * in executions, no clientToken/timestamp, and errors as restJson1 exceptions (docs/PROTOCOL.md §3.3).
  */
 import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../../jobs/types';
 import type { Result } from '../types';

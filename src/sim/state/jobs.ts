@@ -132,7 +132,7 @@ export function cancelJob(w: World, jobId: string, o: CancelJobOpts): Result<Job
   for (const list of job.executions.values()) {
     const rec = latest(list);
     if (rec === undefined || !isPending(rec.status)) continue;
-    // Without force an IN_PROGRESS execution keeps running and may still report (spec §4.6).
+    // Without force an IN_PROGRESS execution keeps running and may still report (docs/PROTOCOL.md §4.6).
     if (rec.status === 'IN_PROGRESS' && !force) continue;
     rec.forceCanceled = force;
     w.transition(rec, 'CANCELED', { by: 'service', bumpVersion: w.opts.bumpVersionOnServiceTransition });

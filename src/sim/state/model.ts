@@ -1,5 +1,5 @@
 /**
- * Records held by the local Jobs service and the per-(thing, namespace) pending order of spec §5.
+ * Records held by the local Jobs service and the per-(thing, namespace) pending order of docs/PROTOCOL.md §5.
  * Each pending order keeps two arrays sorted by (queuedAt ms, insertion seq): the IN_PROGRESS group
  * and the QUEUED group. Keeping them sorted makes head and notify lookups O(1) even with a backlog
  * of thousands of executions.
@@ -45,7 +45,7 @@ export interface JobRecord {
   forceCanceled?: boolean;
   comment?: string;
   reasonCode?: string;
-  /** Executions per thing, oldest first; the last one is the "latest" of spec §4.4. */
+  /** Executions per thing, oldest first; the last one is the "latest" of docs/PROTOCOL.md §4.4. */
   readonly executions: Map<string, ExecRecord[]>;
 }
 
@@ -125,7 +125,7 @@ export class PendingOrder {
     if (this.remove(rec)) this.add(rec);
   }
 
-  /** At most `max` pending executions, IN_PROGRESS first (spec §2.2, §1.4). */
+  /** At most `max` pending executions, IN_PROGRESS first (docs/PROTOCOL.md §2.2, §1.4). */
   listed(max: number): { inProgress: ExecRecord[]; queued: ExecRecord[] } {
     const inProgress = this.inProgress.slice(0, Math.max(0, max));
     const queued = this.queued.slice(0, Math.max(0, max - inProgress.length));
@@ -151,7 +151,7 @@ export function latest(list: readonly ExecRecord[] | undefined): ExecRecord | un
   return list === undefined ? undefined : list[list.length - 1];
 }
 
-/** Effective deadline: the step timer never outlives the in-progress timer (spec §4.5). */
+/** Effective deadline: the step timer never outlives the in-progress timer (docs/PROTOCOL.md §4.5). */
 export function deadlineOf(rec: ExecRecord): number | undefined {
   const { stepDeadlineMs: s, inProgressDeadlineMs: p } = rec;
   if (s === undefined) return p;

@@ -1,7 +1,7 @@
 /**
  * The MQTT device plane: topic → operation, payload → request, result → exactly one
  * `accepted`/`rejected` response addressed to the requester, then the notifications the change
- * caused (spec §1.2, §1.6: response first). Never throws on any input.
+ * caused (docs/PROTOCOL.md §1.2, §1.6: response first). Never throws on any input.
  */
 import { epochSeconds } from '../../lib/clock';
 import { errorMessage } from '../../lib/errors';
@@ -83,7 +83,7 @@ function handle(d: FrontDeps, parsed: ParseResult & object, payload: Buffer, res
     respond('rejected', b);
   };
   if (!parsed.ok) return reject({ code: 'InvalidTopic', message: parsed.reason });
-  // InvalidJson cannot echo a token: the body could not be read (spec §2.1).
+  // InvalidJson cannot echo a token: the body could not be read (docs/PROTOCOL.md §2.1).
   if (body === undefined) return respond('rejected', { code: 'InvalidJson', message: 'Payload is not a JSON object', timestamp: ts });
   const pre = checkToken(token) ?? d.roll(parsed.request.thing);
   if (pre !== undefined) return reject(pre);

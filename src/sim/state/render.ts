@@ -1,5 +1,5 @@
 /**
- * Wire shapes (spec §2.6): whole seconds on the device plane, optional fields omitted rather than
+ * Wire shapes (docs/PROTOCOL.md §2.6): whole seconds on the device plane, optional fields omitted rather than
  * null, job documents as objects on MQTT and as JSON text on HTTPS.
  */
 import { createHash } from 'node:crypto';
@@ -33,7 +33,7 @@ export function executionState(rec: ExecRecord): JobExecutionState {
   return s;
 }
 
-/** Remaining time while a timer runs; never on terminal executions (spec §2.6). */
+/** Remaining time while a timer runs; never on terminal executions (docs/PROTOCOL.md §2.6). */
 export function secondsBeforeTimeout(rec: ExecRecord, nowMs: number): number | undefined {
   const d = deadlineOf(rec);
   if (d === undefined || !isPending(rec.status)) return undefined;
@@ -74,7 +74,7 @@ function isoBasic(ms: number): string {
 
 /**
  * Replace each `${aws:iot:s3-presigned-url:URL}` with URL plus a SigV4-looking query that differs
- * on every delivery, as AWS does (spec §2.6) — so agents that de-duplicate on document text fail
+ * on every delivery, as AWS does (docs/PROTOCOL.md §2.6) — so agents that de-duplicate on document text fail
  * here as they would in production. Only URL-safe characters are added, so the JSON stays valid.
  */
 export function presign(text: string, nowMs: number, delivery: number): string {

@@ -1,5 +1,5 @@
 /**
- * Request validation of spec §6.3 / §7, shared by the MQTT and HTTPS paths. Only own properties
+ * Request validation of docs/PROTOCOL.md §6.3 / §7, shared by the MQTT and HTTPS paths. Only own properties
  * are read, so a payload such as `{"__proto__": …}` can never smuggle values in.
  */
 import { DEVICE_STATUSES, EXEC_STATUSES, LIMITS } from '../../jobs/types';
@@ -20,7 +20,7 @@ export function field(o: Obj, k: string): unknown {
   return v === null ? undefined : v;
 }
 
-/** A `long`: an integer or its decimal string form (spec §8 case 15). */
+/** A `long`: an integer or its decimal string form (docs/PROTOCOL.md §8 case 15). */
 export function parseLong(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
   if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) {
@@ -114,7 +114,7 @@ export interface UpdateIn {
   stepTimeoutInMinutes?: number;
 }
 
-/** Device-settable statuses, plus QUEUED which is refused later as a transition (spec §4.2 split). */
+/** Device-settable statuses, plus QUEUED which is refused later as a transition (docs/PROTOCOL.md §4.2 split). */
 function parseStatus(v: unknown): DevResult<DeviceStatus | 'QUEUED'> {
   if (v === undefined) return fail('InvalidRequest', 'status is required');
   if (typeof v !== 'string' || !(EXEC_STATUSES as readonly string[]).includes(v))

@@ -1,7 +1,7 @@
 /**
  * The service's state and the only code that changes an execution's status. Every change goes
  * through `withNotifications`, which compares the pending order before and after and emits exactly
- * the notifications of spec §1.4 (membership changed → notify) and §1.5 (head identity changed →
+ * the notifications of docs/PROTOCOL.md §1.4 (membership changed → notify) and §1.5 (head identity changed →
  * notify-next). Notifications collect in an outbox that the caller flushes after its response.
  */
 import type { Clock } from '../../lib/clock';
@@ -166,7 +166,7 @@ export class World {
     return Object.fromEntries([...Object.entries(old), ...Object.entries(next)]) as Details;
   }
 
-  /** Step timer (spec §4.5): each value restarts from now, -1 cancels. */
+  /** Step timer (docs/PROTOCOL.md §4.5): each value restarts from now, -1 cancels. */
   setStepTimer(rec: ExecRecord, minutes: number): void {
     if (minutes === -1) delete rec.stepDeadlineMs;
     else rec.stepDeadlineMs = this.now() + minutes * 60_000;
@@ -180,7 +180,7 @@ export class World {
     this.timed.delete(rec);
   }
 
-  /** The execution disappears (job deleted): notifications as for a removal (spec §4.2). */
+  /** The execution disappears (job deleted): notifications as for a removal (docs/PROTOCOL.md §4.2). */
   deleteExecution(rec: ExecRecord): void {
     const wasPending = isPending(rec.status);
     this.withNotifications(rec.thing, rec.namespace, rec.jobId, () => {
