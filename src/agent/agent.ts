@@ -21,8 +21,8 @@ import type { Transport } from '../transport/types';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
-import { compareExecutions } from './order';
 import { OutboxSender } from './outbox';
+import { ReadyQueue } from './ready';
 import { planReconcile, refKey } from './reconcile';
 import type { KnownState } from './reconcile';
 import { recoveryPlan } from './recovery';
@@ -52,7 +52,7 @@ export interface AgentDeps {
 
 export class Agent extends EventEmitter {
   private stateValue: AgentState = 'idle';
-  private readonly ready = new Map<string, Candidate>();
+  private readonly ready = new ReadyQueue<Candidate>();
   private readonly running = new Map<string, Execution>();
   private readonly done = new Set<string>();
   private readonly truncated = new Set<string>();
@@ -61,12 +61,11 @@ export class Agent extends EventEmitter {
   private readonly reconciler: Coalescer<string>;
   private readonly confirming = new Set<string>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
-  /** Per namespace: how many executions have been discovered (their listing position, see enqueue). */
-  private readonly discovered = new Map<string, number>();
   private readonly retryBackoff = new Map<string, Backoff>();
-  private gateOpen!: () => void;
+  private releaseGate!: () => void;
   /** Dispatch waits for the first fetch of every namespace, so start-up order spans namespaces. */
-  private readonly gate = new Promise<void>((resolve) => (this.gateOpen = resolve));
+  private readonly gate = new Promise<void>((resolve) => (this.releaseGate = resolve));
+  private gateIsOpen = false;
   private readonly stopCtl = new AbortController();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly env: ExecutionEnv;
@@ -173,6 +172,11 @@ export class Agent extends EventEmitter {
     await this.queue.onIdle();
   }
 
+  /** Resolves once the first listing of every namespace is in and dispatch has begun. */
+  whenListed(): Promise<void> {
+    return this.gate;
+  }
+
   get outboxSize(): number {
     return this.outbox.size;
   }
@@ -238,7 +242,7 @@ export class Agent extends EventEmitter {
       ns,
       list,
       this.known(),
-      [...this.ready.keys()],
+      this.ready.keys(),
       [...this.running.keys()],
       startup,
     );
@@ -274,7 +278,7 @@ export class Agent extends EventEmitter {
   private onNotify(ns: string, m: NotifyMsg): void {
     if (this.stateValue !== 'running' || !this.namespaces().includes(ns)) return;
     const list = { timestamp: m.timestamp, inProgressJobs: m.jobs.IN_PROGRESS ?? [], queuedJobs: m.jobs.QUEUED ?? [] };
-    const plan = planReconcile(ns, list, this.known(), [...this.ready.keys()], [...this.running.keys()], false);
+    const plan = planReconcile(ns, list, this.known(), this.ready.keys(), [...this.running.keys()], false);
     for (const k of plan.confirmRunning) void this.confirm(k);
     for (const c of plan.enqueue) this.enqueue(c);
     // A cut list is exactly what GetPendingJobExecutions would return now (same cap, same order), so
@@ -314,22 +318,19 @@ export class Agent extends EventEmitter {
 
   private enqueue(c: Candidate): void {
     const key = refKey(c);
-    if (this.ready.has(key) || this.running.has(key) || this.done.has(key)) return;
-    // Positions in two different listings cannot be compared, but discovery order can: each listing
-    // is in service order, and anything first seen in a later listing lies beyond the earlier ones.
-    const n = (this.discovered.get(c.namespace) ?? 0) + 1;
-    this.discovered.set(c.namespace, n);
-    this.ready.set(key, { ...c, listedIndex: n });
+    if (this.running.has(key) || this.done.has(key) || !this.ready.add(c)) return;
+    this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined, queuedAt: c.queuedAt }, 'job queued');
     this.emit('queued', { ref: c });
     // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
     void this.queue.add(() => this.runNext());
   }
 
-  private takeNext(): Candidate | undefined {
-    let best: Candidate | undefined;
-    for (const c of this.ready.values()) if (!best || compareExecutions(c, best) < 0) best = c;
-    if (best) this.ready.delete(refKey(best));
-    return best;
+  /** Dispatch begins: ties between namespaces found so far follow the configuration's order. */
+  private gateOpen(): void {
+    if (this.gateIsOpen) return;
+    this.gateIsOpen = true;
+    this.ready.resequence(this.namespaces());
+    this.releaseGate();
   }
 
   private async runNext(): Promise<void> {
@@ -337,8 +338,10 @@ export class Agent extends EventEmitter {
     if (this.stateValue !== 'running') return;
     if (this.d.store.outboxFull) this.log.warn('status outbox is full: starting no new job until it drains');
     while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
-    const c = this.takeNext();
+    const c = this.ready.takeNext();
     if (!c) return;
+    this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined }, 'job dispatched');
+    this.emit('dispatched', { ref: c });
     const key = refKey(c);
     const e = new Execution(c, this.env);
     this.running.set(key, e);
@@ -349,7 +352,7 @@ export class Agent extends EventEmitter {
     else this.retryLater(c.namespace);
     if (this.running.size === 0) this.d.notifier?.status('idle');
     // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.
-    if (this.truncated.has(c.namespace) && ![...this.ready.values()].some((r) => r.namespace === c.namespace)) this.trigger(c.namespace);
+    if (this.truncated.has(c.namespace) && !this.ready.hasNamespace(c.namespace)) this.trigger(c.namespace);
   }
 
   private onExecutionEvent(e: ExecutionEvent): void {

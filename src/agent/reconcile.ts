@@ -44,16 +44,17 @@ export function planReconcile(
   ];
   const seen = new Set<string>();
   const enqueue: Candidate[] = [];
-  listed.forEach(({ s, inProgress }, i) => {
+  for (const { s, inProgress } of listed) {
     const ref = { namespace, jobId: s.jobId, executionNumber: s.executionNumber };
     const key = refKey(ref);
-    if (seen.has(key)) return; // a duplicate entry in one listing
+    if (seen.has(key)) continue; // a duplicate entry in one listing
     seen.add(key);
-    if (known.isRunning(key) || known.isReady(key) || known.isDone(key)) return;
+    if (known.isRunning(key) || known.isReady(key) || known.isDone(key)) continue;
     // Started, finished or reported executions are recovery's and the outbox's business, never rerun here.
-    if (known.journal(ref) !== undefined) return;
-    enqueue.push({ ...ref, queuedAt: s.queuedAt, listedIndex: i, mode: 'fresh', ...(startup && inProgress ? { resumeFirst: true } : {}) });
-  });
+    if (known.journal(ref) !== undefined) continue;
+    // In listing order: the ready queue stamps discovery order from it.
+    enqueue.push({ ...ref, queuedAt: s.queuedAt, mode: 'fresh', ...(startup && inProgress ? { resumeFirst: true } : {}) });
+  }
   const truncated = listed.length >= LIST_CAP;
   const ofNs = (k: string): boolean => k.startsWith(`${namespace}\u0000`);
   return {

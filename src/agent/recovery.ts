@@ -15,14 +15,15 @@ export interface RecoveryPlan {
 export function recoveryPlan(entries: readonly JournalEntry[], registry: HandlerRegistry): RecoveryPlan {
   const plan: RecoveryPlan = { fail: [], resume: [] };
   const started = entries.filter((e) => e.state === 'started').sort((a, b) => a.startedAt - b.startedAt);
-  started.forEach((e, i) => {
+  for (const e of started) {
     const ref = { namespace: e.namespace, jobId: e.jobId, executionNumber: e.executionNumber };
     const policy = registry.byName(e.handler)?.restartPolicy ?? 'fail';
     if (policy === 'fail') {
       plan.fail.push({ ...ref, handler: e.handler });
-      return;
+      continue;
     }
-    plan.resume.push({ ...ref, queuedAt: 0, listedIndex: i, resumeFirst: true, mode: policy === 'resume' ? 'resume' : 'rerun' });
-  });
+    // In the order they started: the ready queue stamps discovery order from it.
+    plan.resume.push({ ...ref, queuedAt: 0, resumeFirst: true, mode: policy === 'resume' ? 'resume' : 'rerun' });
+  }
   return plan;
 }

@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { PeerCertificate } from 'node:tls';
 import { join } from 'node:path';
+import type { Clock } from '../lib/clock';
 import { certificateIdOfDer } from '../lib/certs';
 import { atomicWriteFile } from '../lib/fsutil';
 import { silentLogger } from '../lib/log';
@@ -38,6 +39,8 @@ export interface StartJobsServiceOptions {
   caKey?: string;
   options?: Partial<SimOptions>;
   timeScale?: number;
+  /** The service's clock (tests: a ManualClock); default: wall time, sped up by timeScale. */
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -63,7 +66,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
   const things = o.things ?? ['thing1'];
   await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
   const pki = await ensureSimPki(o.stateDir, things, { caCertFile: o.caCert, caKeyFile: o.caKey });
-  const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale });
+  const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale, ...(o.clock ? { clock: o.clock } : {}) });
   for (const t of things) runtime.service.createThing(t);
   const tls = { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem };
   const issuer = createIssuer(pki, runtime.service);

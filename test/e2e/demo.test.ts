@@ -9,5 +9,6 @@ it('demo runs the sim, the agent and the sample jobs to their expected statuses'
   for (const line of ['kernel-report\\s+SUCCEEDED', 'fleet-inventory\\s+SUCCEEDED', 'config-push\\s+FAILED', 'long-migration\\s+CANCELED', 'mystery-op\\s+REJECTED']) {
     expect(out).toMatch(new RegExp(line));
   }
+  expect(out).toMatch(/ok {2}jobs started in the order they were created: kernel-report, firmware-1-2, fleet-inventory, config-push, long-migration, mystery-op\n/);
   expect(code).toBe(0);
 });

@@ -55,10 +55,11 @@ describe('planReconcile', () => {
     const list: GetPendingAccepted = { timestamp: 1, inProgressJobs: [s('run')], queuedJobs: [s('a'), s('b'), s('a'), s('done')] };
     const journaled: JournalEntry = { namespace: '', jobId: 'done', executionNumber: 1, handler: 'h', state: 'finished', startedAt: 1 };
     const plan = planReconcile('', list, { ...noneKnown, journal: (r) => (r.jobId === 'done' ? journaled : undefined) }, [], [], true);
-    expect(plan.enqueue.map((c) => [c.jobId, c.resumeFirst ?? false, c.listedIndex])).toEqual([
-      ['run', true, 0],
-      ['a', false, 1],
-      ['b', false, 2],
+    // In listing order: the ready queue stamps discovery order from it.
+    expect(plan.enqueue.map((c) => [c.jobId, c.resumeFirst ?? false])).toEqual([
+      ['run', true],
+      ['a', false],
+      ['b', false],
     ]);
   });
 
