@@ -5,7 +5,7 @@
  * - consumes requests on the Jobs request topics (they are not forwarded to subscribers);
  * - delivers responses only to the requesting client, subscribed or not (docs/PROTOCOL.md §1.2), unless the
  *   `responsesToRequesterOnly` option is off;
- * - ignores (or disconnects on) a device publishing to a response/notify topic (docs/PROTOCOL.md §8.10).
+ * - ignores (or disconnects on) a device publishing to a response/notify topic (docs/PROTOCOL.md §8 case 10).
  * aedes speaks MQTT 3.1.1 only.
  */
 import { createServer } from 'node:tls';

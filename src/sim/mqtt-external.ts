@@ -1,7 +1,7 @@
 /**
  * The sim joining an external broker (mosquitto, EMQX, …) as a privileged client: it subscribes to
  * every thing's Jobs request topics and publishes responses and notifications on the broker. A stock
- * broker delivers by subscription only, so this is the spec's "low-fidelity" mode (§1.2): a device
+ * broker delivers by subscription only, so this is the "low-fidelity" mode of docs/PROTOCOL.md §1.2: a device
  * must subscribe to its response topics (ours always does), and the broker's ACL — not the sim —
  * keeps one thing from reading another's topics.
  */

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../lib/clock';
 
-/** The spec's §10 open questions, as switches. Defaults are the spec's recommendations. */
+/** The open questions of docs/PROTOCOL.md §10, as switches. Defaults are its recommended readings. */
 export interface SimOptions {
   /** §10.1 HTTPS ThrottlingException status. */
   throttlingStatus: 429 | 400;
@@ -39,7 +39,7 @@ export interface SimOptions {
   servicePublishPolicy: 'ignore' | 'disconnect';
   /** §1.2 embedded broker: deliver responses only to the requester (true) or via normal subscriptions. */
   responsesToRequesterOnly: boolean;
-  /** §8.1 check order for a duplicate terminal update with expectedVersion: version first (MiniStack) or terminal first. */
+  /** §8.1 check order for a duplicate terminal update with expectedVersion: version first (default) or terminal first. */
   duplicateTerminalCheck: 'version-first' | 'terminal-first';
   /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
   presignPlaceholders: boolean;

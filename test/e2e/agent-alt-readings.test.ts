@@ -1,5 +1,5 @@
 /**
- * The agent against the other reading of every spec point that decides its behaviour (§10): the
+ * The agent against the other reading of every open point that decides its behaviour (docs/PROTOCOL.md §10): the
  * API reference's namespaced notify topic, TerminalStateReached for updates and describes of a
  * terminal execution, ThrottlingException as HTTP 400. The agent must work the same.
  */

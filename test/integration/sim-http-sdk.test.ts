@@ -275,7 +275,7 @@ describe('Jobs data plane through @aws-sdk/client-iot-jobs-data-plane', () => {
   });
 });
 
-describe('data plane with the alternative §10 answers', () => {
+describe('data plane with the alternative docs/PROTOCOL.md §10 answers', () => {
   it('throttles with 400 and refuses describing a terminal execution with TerminalStateException', async () => {
     const s = await stack({ throttlingStatus: 400, describeTerminal: 'TerminalStateReached' });
     const dp = s.dp('thing2');

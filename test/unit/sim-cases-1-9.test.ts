@@ -1,4 +1,4 @@
-/** Spec §8 tricky cases 1–9, one describe per case. */
+/** docs/PROTOCOL.md §8 tricky cases 1–9, one describe per case. */
 import { makeSim, only, S0, topicsOf } from './sim-harness';
 import type { Sim } from './sim-harness';
 

@@ -1,4 +1,4 @@
-/** Spec §8 tricky cases 10–18, one describe per case. */
+/** docs/PROTOCOL.md §8 tricky cases 10–18, one describe per case. */
 import { makeSim, only, S0, topicsOf } from './sim-harness';
 
 function walk(v: unknown, visit: (x: unknown, path: string) => void, path = ''): void {

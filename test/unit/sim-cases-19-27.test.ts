@@ -1,4 +1,4 @@
-/** Spec §8 tricky cases 19–27, one describe per case. */
+/** docs/PROTOCOL.md §8 tricky cases 19–27, one describe per case. */
 import { makeSim, only, S0, topicsOf } from './sim-harness';
 
 describe('§8 case 19: eventual consistency knob', () => {

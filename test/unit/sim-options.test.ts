@@ -1,9 +1,9 @@
-/** SimOptions switches and device-plane request handling not covered by a single §8 case. */
+/** SimOptions switches and device-plane request handling not covered by a single docs/PROTOCOL.md §8 case. */
 import { DEFAULT_SIM_OPTIONS } from '../../src/sim/service';
 import { makeSim, only, S0, topicsOf } from './sim-harness';
 
 describe('DEFAULT_SIM_OPTIONS', () => {
-  it('follows the spec recommendations and merges partial options', () => {
+  it('follows the recommended readings of docs/PROTOCOL.md §10 and merges partial options', () => {
     expect(DEFAULT_SIM_OPTIONS).toMatchObject({
       throttlingStatus: 429,
       terminalUpdateCode: 'InvalidStateTransition',

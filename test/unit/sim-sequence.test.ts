@@ -1,4 +1,4 @@
-/** Spec §9: the worked two-job sequence, asserting every publication exactly. */
+/** docs/PROTOCOL.md §9: the worked two-job sequence, asserting every publication exactly. */
 import { makeSim, S0 } from './sim-harness';
 
 const P = '$aws/things/t1/jobs';

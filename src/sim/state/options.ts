@@ -1,5 +1,5 @@
 /**
- * Defaults for the spec's open questions (§10) and the device-plane error vocabulary shared by the
+ * Defaults for the open questions of docs/PROTOCOL.md §10 and the device-plane error vocabulary shared by the
  * MQTT and HTTPS paths, with its one mapping to restJson1 exceptions (docs/PROTOCOL.md §3.3).
  */
 import type { JobExecutionState, RejectCode } from '../../jobs/types';
@@ -51,7 +51,7 @@ export function serviceError(name: string, status: number, message: string, exec
   return e;
 }
 
-/** MQTT reject code → HTTPS exception (docs/PROTOCOL.md §3.3; VersionMismatch per MiniStack, §10.7). */
+/** MQTT reject code → HTTPS exception (docs/PROTOCOL.md §3.3; VersionMismatch as 409 with executionState, §10.7). */
 export function toHttpError(err: DevErr, opts: SimOptions): ServiceError {
   const map = (): [string, number] => {
     switch (err.code) {
