@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createLogger } from '../lib/log';
 import type { LogLevel } from '../lib/log';
 import { startJobsService } from '../sim/start';
+import { simOptionProblems } from '../sim/state/options';
 import type { SimOptions } from '../sim/types';
 import { intFlag, parseFlags, UsageError } from './args';
 import type { CliIo, Subcommand } from './args';
@@ -69,6 +70,8 @@ export const simCommand: Subcommand = {
     const bad = things.filter((t) => !/^[a-zA-Z0-9:_-]{1,128}$/.test(t));
     if (bad.length) throw new UsageError(`--things: invalid thing name(s): ${bad.join(', ')}`);
     const options = Object.fromEntries((f.option ?? []).map(parseOption)) as Partial<SimOptions>;
+    const problems = simOptionProblems(options);
+    if (problems.length > 0) throw new UsageError(`--option: ${problems.join('; ')}`);
     const timeScale = f['time-scale'] === undefined ? 1 : Number(f['time-scale']);
     if (!(timeScale > 0)) throw new UsageError('--time-scale: expected a positive number');
     const log = createLogger({ level: (f['log-level'] ?? 'info') as LogLevel, base: { component: 'sim' } });

@@ -124,6 +124,10 @@ export function deviceSubscriptions(thing: string, namespaces: readonly string[]
     out.push(`${p}/get/+`, `${p}/start-next/+`, `${p}/+/get/+`, `${p}/+/update/+`, `${p}/notify`, `${p}/notify-next`);
   }
   for (const ns of namespaces) {
+    // A namespace's GetPending answers on `…/jobs/namespace-{ns}/get/+`, which the default `…/+/get/+`
+    // already covers; without the default namespace it needs its own filter (an overlapping one
+    // would deliver every answer twice).
+    if (!withDefault) out.push(`${p}/namespace-${ns}/get/+`);
     out.push(
       `${p}/+/namespace-${ns}/get/+`,
       `${p}/+/namespace-${ns}/update/+`,

@@ -97,4 +97,14 @@ describe('iot-jobs-agent sim (CLI)', () => {
     expect((await p.exited).code).toBe(2);
     expect(p.raw.join('\n')).toMatch(/--state-dir is required/);
   });
+
+  it.each([
+    ['describeTerminl=return', /unknown option "describeTerminl"/],
+    ['throttlingStatus=fast', /option throttlingStatus must be a number like 429, got "fast"/],
+    ['mqttThingName=1', /option mqttThingName must be a boolean/],
+  ])('refuses --option %s with exit 2, naming the problem', async (kv, message) => {
+    const p = new AgentProcess(['sim', '--state-dir', join(dir, 'never'), '--things', 'a', '--option', kv]);
+    expect((await p.exited).code).toBe(2);
+    expect(p.raw.join('\n')).toMatch(message);
+  });
 });

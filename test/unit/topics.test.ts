@@ -1,4 +1,4 @@
-import { parseRequestTopic, topics, isServiceOnlyTopic } from '../../src/jobs/topics';
+import { deviceSubscriptions, parseRequestTopic, topics, isServiceOnlyTopic } from '../../src/jobs/topics';
 
 describe('topic grammar', () => {
   it.each([
@@ -23,5 +23,27 @@ describe('topic grammar', () => {
     expect(topics.notifyNext('t1')).toBe('$aws/things/t1/jobs/notify-next');
     expect(isServiceOnlyTopic('$aws/things/t1/jobs/j1/update/accepted')).toBe(true);
     expect(isServiceOnlyTopic('$aws/things/t1/jobs/j1/update')).toBe(false);
+  });
+});
+
+describe('deviceSubscriptions', () => {
+  const matches = (filter: string, topic: string): boolean => {
+    const f = filter.split('/');
+    const t = topic.split('/');
+    return f.length === t.length && f.every((s, i) => s === '+' || s === t[i]);
+  };
+  const thing = 'gw';
+  const responses = (ns?: string): string[] => [
+    `${topics.getPending(thing, ns)}/accepted`,
+    `${topics.describe(thing, 'job-1', ns)}/rejected`,
+    `${topics.update(thing, 'job-1', ns)}/accepted`,
+    topics.notify(thing, ns),
+    topics.notifyNext(thing, ns),
+  ];
+  it.each([true, false])('with the default namespace %s: every answer and notification matches exactly one filter', (withDefault) => {
+    const subs = deviceSubscriptions(thing, ['fleet'], withDefault);
+    for (const topic of [...responses('fleet'), ...(withDefault ? responses() : [])]) {
+      expect([topic, subs.filter((f) => matches(f, topic)).length]).toEqual([topic, 1]);
+    }
   });
 });

@@ -75,3 +75,17 @@ export function toHttpError(err: DevErr, opts: SimOptions): ServiceError {
   const [name, status] = map();
   return serviceError(name, status, err.message, err.executionState);
 }
+
+/**
+ * Problems with user-given options (`sim --option K=V`): an unknown key or a value of another type
+ * than the default's would otherwise be ignored silently, and a rehearsal would test the wrong reading.
+ */
+export function simOptionProblems(given: Record<string, unknown>): string[] {
+  const defaults = DEFAULT_SIM_OPTIONS as unknown as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const [k, v] of Object.entries(given)) {
+    if (!Object.hasOwn(defaults, k)) problems.push(`unknown option ${JSON.stringify(k)} (known: ${Object.keys(defaults).join(', ')})`);
+    else if (typeof v !== typeof defaults[k]) problems.push(`option ${k} must be a ${typeof defaults[k]} like ${JSON.stringify(defaults[k])}, got ${JSON.stringify(v)}`);
+  }
+  return problems;
+}
