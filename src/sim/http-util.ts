@@ -9,6 +9,22 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { CreateJobInput, Faults, Result, ServiceError } from './types';
 
+/** One control-plane request as a route sees it. */
+export interface Req {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  headers: IncomingMessage['headers'];
+}
+
+export type Outcome = Result<unknown> | Promise<Result<unknown>>;
+
+export interface Route {
+  method: string;
+  path: string[];
+  run: (r: Req) => Outcome;
+}
+
 /** Largest request body either front accepts; a full update with 10×1024-char details is ~11 KiB. */
 export const MAX_BODY_BYTES = 128 * 1024;
 

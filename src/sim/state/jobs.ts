@@ -210,5 +210,8 @@ export function describeJob(w: World, jobId: string): Result<{ job: Record<strin
   if (job.comment !== undefined) out.comment = job.comment;
   if (job.reasonCode !== undefined) out.reasonCode = job.reasonCode;
   if (job.inProgressTimeoutMinutes !== undefined) out.timeoutConfig = { inProgressTimeoutInMinutes: job.inProgressTimeoutMinutes };
+  if (job.retryConfig !== undefined) out.jobExecutionsRetryConfig = structuredClone(job.retryConfig);
+  if (job.presignedUrlConfig !== undefined) out.presignedUrlConfig = { ...job.presignedUrlConfig };
+  out.isConcurrent = false;
   return { ok: true, value: { job: out } };
 }
