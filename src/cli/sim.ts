@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/log';
 import type { LogLevel } from '../lib/log';
+import { simOptionProblem } from '../sim/state/options';
 import { startJobsService } from '../sim/start';
-import { simOptionProblems } from '../sim/state/options';
 import type { SimOptions } from '../sim/types';
 import { intFlag, parseFlags, UsageError } from './args';
 import type { CliIo, Subcommand } from './args';
@@ -38,6 +38,8 @@ function parseOption(kv: string): [keyof SimOptions, unknown] {
   let value: unknown = raw;
   if (raw === 'true' || raw === 'false') value = raw === 'true';
   else if (/^-?\d+$/.test(raw)) value = Number(raw);
+  const problem = simOptionProblem(key, value);
+  if (problem !== undefined) throw new UsageError(`--option: ${problem}`);
   return [key, value];
 }
 
@@ -70,8 +72,6 @@ export const simCommand: Subcommand = {
     const bad = things.filter((t) => !/^[a-zA-Z0-9:_-]{1,128}$/.test(t));
     if (bad.length) throw new UsageError(`--things: invalid thing name(s): ${bad.join(', ')}`);
     const options = Object.fromEntries((f.option ?? []).map(parseOption)) as Partial<SimOptions>;
-    const problems = simOptionProblems(options);
-    if (problems.length > 0) throw new UsageError(`--option: ${problems.join('; ')}`);
     const timeScale = f['time-scale'] === undefined ? 1 : Number(f['time-scale']);
     if (!(timeScale > 0)) throw new UsageError('--time-scale: expected a positive number');
     const log = createLogger({ level: (f['log-level'] ?? 'info') as LogLevel, base: { component: 'sim' } });

@@ -33,7 +33,9 @@ import {
   sendJson,
   serviceError,
 } from './http-util';
-import type { RunningServer } from './http-util';
+import type { Outcome, Route, RunningServer } from './http-util';
+import { fleetRoutes } from './http-control-fleet';
+import type { FleetService } from './http-control-fleet';
 import type { Faults, Result, ServiceError } from './types';
 import type { JobsService } from './service';
 
@@ -49,7 +51,8 @@ export interface ControlPlaneIssuer {
   attachThingPrincipal(thing: string, principalArn: string): Promise<void>;
 }
 
-export type ControlPlaneService = Pick<
+export type ControlPlaneService = FleetService &
+  Pick<
   JobsService,
   | 'createJob'
   | 'cancelJob'
@@ -76,19 +79,6 @@ export interface ControlPlaneOptions {
   log?: Logger;
 }
 
-interface Req {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  body: Record<string, unknown>;
-  headers: IncomingMessage['headers'];
-}
-
-type Outcome = Result<unknown> | Promise<Result<unknown>>;
-interface Route {
-  method: string;
-  path: string[];
-  run: (r: Req) => Outcome;
-}
 
 const ok = (value: unknown): Result<unknown> => ({ ok: true, value });
 const fail = (error: ServiceError): Result<unknown> => ({ ok: false, error });
@@ -155,6 +145,7 @@ function routes(o: ControlPlaneOptions): Route[] {
     { method: 'PUT', path: ['sim', 'faults', ':thing'], run: (r) => withInput(checkFaults(r.body), (f) => setFaults(s, r.params.thing ?? '', f)) },
     { method: 'GET', path: ['sim', 'faults', ':thing'], run: (r) => ok(s.faultsFor(r.params.thing ?? '')) },
   ];
+  table.push(...fleetRoutes(s));
   return o.issuer === undefined ? table : [...table, ...provisioning(s, o.issuer)];
 }
 
@@ -217,6 +208,8 @@ function thingId(name: string): string {
 const PARAM_RULES: Record<string, { re: RegExp; what: string }> = {
   thing: { re: LIMITS.thingName, what: 'thingName must match [a-zA-Z0-9:_-]{1,128}' },
   jobId: { re: LIMITS.jobId, what: 'jobId must match [a-zA-Z0-9_-]{1,64}' },
+  thingGroupName: { re: /^[a-zA-Z0-9:_-]{1,128}$/, what: 'thingGroupName must match [a-zA-Z0-9:_-]{1,128}' },
+  executionNumber: { re: /^\d{1,16}$/, what: 'executionNumber must be a whole number' },
 };
 
 type Matched = { route: Route; params: Record<string, string> } | { error: ServiceError };

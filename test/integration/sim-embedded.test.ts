@@ -100,8 +100,8 @@ describe('iot-jobs-agent sim (CLI)', () => {
 
   it.each([
     ['describeTerminl=return', /unknown option "describeTerminl"/],
-    ['throttlingStatus=fast', /option throttlingStatus must be a number like 429, got "fast"/],
-    ['mqttThingName=1', /option mqttThingName must be a boolean/],
+    ['throttlingStatus=fast', /throttlingStatus takes one of 429, 400/],
+    ['mqttThingName=1', /mqttThingName takes true or false/],
   ])('refuses --option %s with exit 2, naming the problem', async (kv, message) => {
     const p = new AgentProcess(['sim', '--state-dir', join(dir, 'never'), '--things', 'a', '--option', kv]);
     expect((await p.exited).code).toBe(2);

@@ -10,7 +10,12 @@ describe('createJob validation', () => {
     ['bad jobId', { ...ok, jobId: 'bad id' }, 'InvalidRequestException', 400],
     ['jobId too long', { ...ok, jobId: 'j'.repeat(65) }, 'InvalidRequestException', 400],
     ['no targets', { ...ok, targets: [] }, 'InvalidRequestException', 400],
-    ['bad target', { ...ok, targets: ['arn:aws:iot:eu-west-1:1:thinggroup/g'] }, 'InvalidRequestException', 400],
+    ['unknown thing group', { ...ok, targets: ['arn:aws:iot:eu-west-1:1:thinggroup/g'] }, 'ResourceNotFoundException', 404],
+    ['bad target', { ...ok, targets: ['arn:aws:iot:eu-west-1:1:policy/p'] }, 'InvalidRequestException', 400],
+    ['unknown member', { ...ok, colour: 'red' }, 'InvalidRequestException', 400],
+    ['unsupported member', { ...ok, documentSource: 'https://bucket/doc.json' }, 'InvalidRequestException', 400],
+    ['retry budget over 10', { ...ok, jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 6 }, { failureType: 'TIMED_OUT', numberOfRetries: 5 }] } }, 'InvalidRequestException', 400],
+    ['more than 100 targets', { ...ok, targets: Array.from({ length: 101 }, (_, i) => `t${i}`) }, 'LimitExceededException', 410],
     ['document too long', { ...ok, document: JSON.stringify({ a: 'x'.repeat(32768) }) }, 'InvalidRequestException', 400],
     ['document not JSON', { ...ok, document: '{op:' }, 'InvalidRequestException', 400],
     ['document missing', { ...ok, document: undefined }, 'InvalidRequestException', 400],
@@ -79,6 +84,7 @@ describe('describeJob', () => {
           createdAt: S0,
           lastUpdatedAt: S0,
           timeoutConfig: { inProgressTimeoutInMinutes: 7 },
+          isConcurrent: false,
           jobProcessDetails: expect.objectContaining({ numberOfInProgressThings: 1, numberOfQueuedThings: 1, numberOfSucceededThings: 0 }),
         },
       },
@@ -199,7 +205,7 @@ describe('list job executions', () => {
     expect(all.ok && all.value.executionSummaries.map((s: any) => s.jobId)).toEqual(['A', 'B', 'C', 'N']);
     expect(all.ok && all.value.executionSummaries[1]).toEqual({
       jobId: 'B',
-      jobExecutionSummary: { status: 'SUCCEEDED', queuedAt: S0, lastUpdatedAt: S0, executionNumber: 1 },
+      jobExecutionSummary: { status: 'SUCCEEDED', queuedAt: S0, lastUpdatedAt: S0, executionNumber: 1, retryAttempt: 0 },
     });
     const done = sim.svc.listJobExecutionsForThing('t1', { status: 'SUCCEEDED' });
     expect(done.ok && done.value.executionSummaries.map((s: any) => s.jobId)).toEqual(['B']);
@@ -242,7 +248,7 @@ describe('list job executions', () => {
         executionSummaries: [
           {
             thingArn: 'arn:aws:iot:us-east-1:123456789012:thing/t2',
-            jobExecutionSummary: { status: 'IN_PROGRESS', queuedAt: S0, startedAt: S0, lastUpdatedAt: S0, executionNumber: 1 },
+            jobExecutionSummary: { status: 'IN_PROGRESS', queuedAt: S0, startedAt: S0, lastUpdatedAt: S0, executionNumber: 1, retryAttempt: 0 },
           },
         ],
       },

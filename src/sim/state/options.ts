@@ -24,7 +24,40 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   responsesToRequesterOnly: true,
   duplicateTerminalCheck: 'version-first',
   presignPlaceholders: true,
+  inProgressOnLeave: 'REMOVED',
 } satisfies SimOptions);
+
+/** What each option accepts: its values, or any number / boolean. The compiler keeps it complete. */
+const OPTION_VALUES: { readonly [K in keyof SimOptions]: readonly SimOptions[K][] | 'number' | 'boolean' } = {
+  throttlingStatus: [429, 400],
+  terminalUpdateCode: ['InvalidStateTransition', 'TerminalStateReached'],
+  describeTerminal: ['return', 'TerminalStateReached'],
+  allowRejectFromInProgress: 'boolean',
+  allowTerminalFromQueued: 'boolean',
+  statusDetailsMode: ['replace', 'merge'],
+  maxStatusDetailsEntries: 'number',
+  mqttThingName: 'boolean',
+  maxPendingListed: 'number',
+  unknownThingGetPending: ['empty', 'ResourceNotFound'],
+  emptyPayload: ['object', 'InvalidJson'],
+  bumpVersionOnServiceTransition: 'boolean',
+  stepTimeoutOnRestart: 'boolean',
+  namespaceNotifyForm: ['short', 'doc', 'both'],
+  servicePublishPolicy: ['ignore', 'disconnect'],
+  responsesToRequesterOnly: 'boolean',
+  duplicateTerminalCheck: ['version-first', 'terminal-first'],
+  presignPlaceholders: 'boolean',
+  inProgressOnLeave: ['REMOVED', 'keep'],
+};
+
+/** Why `key=value` is not a valid option, or undefined: a typo must not silently leave the default in place. */
+export function simOptionProblem(key: string, value: unknown): string | undefined {
+  if (!Object.hasOwn(OPTION_VALUES, key)) return `unknown option ${JSON.stringify(key)}; known: ${Object.keys(OPTION_VALUES).join(', ')}`;
+  const allowed = OPTION_VALUES[key as keyof SimOptions];
+  if (allowed === 'number') return typeof value === 'number' && Number.isFinite(value) ? undefined : `${key} takes a number`;
+  if (allowed === 'boolean') return typeof value === 'boolean' ? undefined : `${key} takes true or false`;
+  return (allowed as readonly unknown[]).includes(value) ? undefined : `${key} takes one of ${allowed.join(', ')}`;
+}
 
 /** A device-plane refusal, transport-neutral; MQTT sends it as is, HTTPS maps it. */
 export interface DevErr {
@@ -74,18 +107,4 @@ export function toHttpError(err: DevErr, opts: SimOptions): ServiceError {
   };
   const [name, status] = map();
   return serviceError(name, status, err.message, err.executionState);
-}
-
-/**
- * Problems with user-given options (`sim --option K=V`): an unknown key or a value of another type
- * than the default's would otherwise be ignored silently, and a rehearsal would test the wrong reading.
- */
-export function simOptionProblems(given: Record<string, unknown>): string[] {
-  const defaults = DEFAULT_SIM_OPTIONS as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const [k, v] of Object.entries(given)) {
-    if (!Object.hasOwn(defaults, k)) problems.push(`unknown option ${JSON.stringify(k)} (known: ${Object.keys(defaults).join(', ')})`);
-    else if (typeof v !== typeof defaults[k]) problems.push(`option ${k} must be a ${typeof defaults[k]} like ${JSON.stringify(defaults[k])}, got ${JSON.stringify(v)}`);
-  }
-  return problems;
 }
