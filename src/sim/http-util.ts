@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { configsOfJobBody } from './state/template-keys';
 import type { CreateJobInput, Faults, Result, ServiceError } from './types';
 
 /** Largest request body either front accepts; a full update with 10×1024-char details is ~11 KiB. */
@@ -262,6 +263,22 @@ export function checkCreateJob(jobId: string, b: Obj): Result<CreateJobInput> {
     }
     input.timeoutConfig = t.inProgressTimeoutInMinutes === undefined ? {} : { inProgressTimeoutInMinutes: t.inProgressTimeoutInMinutes };
   }
+  return templateFields(b, input);
+}
+
+/** What DescribeJob and CreateJobTemplate-from-a-job need to know of the template the body came from. */
+function templateFields(b: Obj, input: CreateJobInput): Result<CreateJobInput> {
+  if (b.jobTemplateArn !== undefined) {
+    if (typeof b.jobTemplateArn !== 'string') return bad('jobTemplateArn must be a string');
+    input.jobTemplateArn = b.jobTemplateArn;
+  }
+  if (b.documentParameters !== undefined) {
+    const p = b.documentParameters;
+    if (!isObj(p) || !Object.values(p).every((v) => typeof v === 'string')) return bad('documentParameters must map parameter names to strings');
+    input.documentParameters = p as Record<string, string>;
+  }
+  const configs = configsOfJobBody(b);
+  if (Object.keys(configs).length > 0) input.templateConfigs = configs;
   return { ok: true, value: input };
 }
 

@@ -92,6 +92,11 @@ export interface CreateJobInput {
   namespaceId?: string;
   targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
   timeoutConfig?: { inProgressTimeoutInMinutes?: number };
+  /** Recorded for DescribeJob; the template itself was applied to the request before (docs/TEMPLATES.md). */
+  jobTemplateArn?: string;
+  documentParameters?: Record<string, string>;
+  /** The request's job configurations, kept for CreateJobTemplate from this job's ARN. */
+  templateConfigs?: Record<string, unknown>;
 }
 
 export interface ServiceInit {

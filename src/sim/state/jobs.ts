@@ -102,6 +102,9 @@ export function createJob(w: World, n: Names, input: CreateJobInput): Result<Job
     ...(input.timeoutConfig?.inProgressTimeoutInMinutes !== undefined
       ? { inProgressTimeoutMinutes: input.timeoutConfig.inProgressTimeoutInMinutes }
       : {}),
+    ...(input.jobTemplateArn !== undefined ? { jobTemplateArn: input.jobTemplateArn } : {}),
+    ...(input.documentParameters !== undefined ? { documentParameters: { ...input.documentParameters } } : {}),
+    ...(input.templateConfigs !== undefined ? { templateConfigs: input.templateConfigs } : {}),
   };
   w.jobs.set(job.jobId, job);
   for (const thing of names) w.queueExecution(job, thing);
@@ -200,5 +203,7 @@ export function describeJob(w: World, jobId: string): Result<{ job: Record<strin
   if (job.comment !== undefined) out.comment = job.comment;
   if (job.reasonCode !== undefined) out.reasonCode = job.reasonCode;
   if (job.inProgressTimeoutMinutes !== undefined) out.timeoutConfig = { inProgressTimeoutInMinutes: job.inProgressTimeoutMinutes };
+  if (job.jobTemplateArn !== undefined) out.jobTemplateArn = job.jobTemplateArn;
+  if (job.documentParameters !== undefined) out.documentParameters = { ...job.documentParameters };
   return { ok: true, value: { job: out } };
 }

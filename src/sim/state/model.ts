@@ -38,6 +38,11 @@ export interface JobRecord {
   readonly targetSelection: 'SNAPSHOT' | 'CONTINUOUS';
   readonly targets: string[];
   readonly inProgressTimeoutMinutes?: number;
+  /** The template it was made from, and the managed template's parameters (docs/TEMPLATES.md). */
+  readonly jobTemplateArn?: string;
+  readonly documentParameters?: Readonly<Record<string, string>>;
+  /** Its configurations as the request gave them, for CreateJobTemplate from this job's ARN. */
+  readonly templateConfigs?: Readonly<Record<string, unknown>>;
   readonly createdAtMs: number;
   status: JobStatus;
   lastUpdatedAtMs: number;
