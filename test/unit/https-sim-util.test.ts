@@ -89,8 +89,25 @@ describe('checkCreateJob', () => {
         namespaceId: 'ns',
         targetSelection: 'CONTINUOUS',
         timeoutConfig: { inProgressTimeoutInMinutes: 5 },
+        // Kept as given, for CreateJobTemplate from this job's ARN.
+        templateConfigs: { timeoutConfig: { inProgressTimeoutInMinutes: 5 } },
       },
     });
+  });
+  it('keeps the template fields and a job configuration in template form', () => {
+    const r = checkCreateJob('j2', {
+      targets: ['t'],
+      document: '{}',
+      jobTemplateArn: 'arn:aws:iot:us-east-1::jobtemplate/AWS-Reboot:1.0',
+      documentParameters: { runAsUser: 'root' },
+      schedulingConfig: { startTime: '2030-01-01T00:00', maintenanceWindows: [{ startTime: 'cron(0 0 * * ? *)', durationInMinutes: 30 }] },
+    });
+    expect(r.ok && r.value).toMatchObject({
+      jobTemplateArn: 'arn:aws:iot:us-east-1::jobtemplate/AWS-Reboot:1.0',
+      documentParameters: { runAsUser: 'root' },
+      templateConfigs: { maintenanceWindows: [{ startTime: 'cron(0 0 * * ? *)', durationInMinutes: 30 }] },
+    });
+    expect(checkCreateJob('j3', { targets: ['t'], document: '{}', documentParameters: { a: 1 } }).ok).toBe(false);
   });
   it.each([
     [{ documentSource: 's3://b/k', targets: ['t'] }],
