@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { configsOfJobBody } from './state/template-keys';
 import type { CreateJobInput, Faults, Result, ServiceError } from './types';
 
 /** Largest request body either front accepts; a full update with 10×1024-char details is ~11 KiB. */
@@ -242,44 +241,13 @@ export function guardClientErrors(server: HttpServer | HttpsServer): void {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = <T>(message: string): Result<T> => ({ ok: false, error: invalidRequest(message) });
-const optString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 
-/** CreateJob body (@aws-sdk/client-iot: targets, document, description, namespaceId, targetSelection, timeoutConfig). */
+/**
+ * CreateJob body: the job id comes from the path, every body member goes to the service, which
+ * checks each one against AWS's model (state/job-fields.ts) and refuses unknown or unsupported ones.
+ */
 export function checkCreateJob(jobId: string, b: Obj): Result<CreateJobInput> {
-  if (b.document === undefined && b.documentSource !== undefined) return bad('documentSource is not supported here; send the document inline');
-  if (!Array.isArray(b.targets) || !b.targets.every((t) => typeof t === 'string')) return bad('targets must be a list of thing ARNs');
-  if (typeof b.document !== 'string') return bad('document is required');
-  for (const k of ['description', 'namespaceId', 'targetSelection'] as const) {
-    if (!optString(b[k])) return bad(`${k} must be a string`);
-  }
-  const input: CreateJobInput = { jobId, targets: b.targets as string[], document: b.document };
-  if (typeof b.description === 'string') input.description = b.description;
-  if (typeof b.namespaceId === 'string') input.namespaceId = b.namespaceId;
-  if (b.targetSelection !== undefined) input.targetSelection = b.targetSelection as 'SNAPSHOT' | 'CONTINUOUS';
-  if (b.timeoutConfig !== undefined) {
-    const t = b.timeoutConfig;
-    if (!isObj(t) || (t.inProgressTimeoutInMinutes !== undefined && typeof t.inProgressTimeoutInMinutes !== 'number')) {
-      return bad('timeoutConfig.inProgressTimeoutInMinutes must be a number');
-    }
-    input.timeoutConfig = t.inProgressTimeoutInMinutes === undefined ? {} : { inProgressTimeoutInMinutes: t.inProgressTimeoutInMinutes };
-  }
-  return templateFields(b, input);
-}
-
-/** What DescribeJob and CreateJobTemplate-from-a-job need to know of the template the body came from. */
-function templateFields(b: Obj, input: CreateJobInput): Result<CreateJobInput> {
-  if (b.jobTemplateArn !== undefined) {
-    if (typeof b.jobTemplateArn !== 'string') return bad('jobTemplateArn must be a string');
-    input.jobTemplateArn = b.jobTemplateArn;
-  }
-  if (b.documentParameters !== undefined) {
-    const p = b.documentParameters;
-    if (!isObj(p) || !Object.values(p).every((v) => typeof v === 'string')) return bad('documentParameters must map parameter names to strings');
-    input.documentParameters = p as Record<string, string>;
-  }
-  const configs = configsOfJobBody(b);
-  if (Object.keys(configs).length > 0) input.templateConfigs = configs;
-  return { ok: true, value: input };
+  return { ok: true, value: { ...b, jobId } as CreateJobInput };
 }
 
 /** CancelJobExecution body: expectedVersion (long), statusDetails (string map). */

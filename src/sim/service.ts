@@ -14,6 +14,7 @@ import { cancelJob, createJob, deleteJob, describeJob } from './state/jobs';
 import type { CancelJobOpts, Names } from './state/jobs';
 import { deadlineOf } from './state/model';
 import type { ExecRecord, HistoryEntry } from './state/model';
+import { installLifecycle } from './state/lifecycle';
 import { handleMqtt } from './state/mqtt';
 import type { FrontDeps } from './state/mqtt';
 import { DEFAULT_SIM_OPTIONS } from './state/options';
@@ -44,6 +45,7 @@ export class JobsService {
   constructor(init: ServiceInit) {
     this.options = Object.freeze({ ...DEFAULT_SIM_OPTIONS, ...(init.options ?? {}) });
     this.world = new World(this.options, init.clock);
+    installLifecycle(this.world);
     this.names = { region: init.region ?? 'us-east-1', accountId: init.accountId ?? '123456789012' };
     this.publish = init.publish;
     this.random = init.random ?? Math.random;

@@ -4,6 +4,7 @@
  * returns its result and pushes any MQTT messages it causes into the `publish` sink immediately.
  */
 import type { Clock } from '../lib/clock';
+import type { RetryConfig } from './state/retry';
 
 /** The spec's §10 open questions, as switches. Defaults are the spec's recommendations. */
 export interface SimOptions {
@@ -43,6 +44,11 @@ export interface SimOptions {
   duplicateTerminalCheck: 'version-first' | 'terminal-first';
   /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
+  /**
+   * docs/FLEETS.md §A.2: an IN_PROGRESS execution whose thing stops being a target of a continuous
+   * job becomes REMOVED (default), or keeps running and may still report ('keep').
+   */
+  inProgressOnLeave: 'REMOVED' | 'keep';
 }
 
 /** Fault injection, per thing, switchable at run time (`*` = every thing). */
@@ -82,12 +88,16 @@ export interface ServiceError {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ServiceError };
 
+/**
+ * CreateJob's members as @aws-sdk/client-iot sends them. Every member is checked against the table
+ * in state/job-fields.ts; members named there as unsupported are refused, unknown ones too.
+ */
 export interface CreateJobInput {
   jobId: string;
-  /** Thing ARNs (`arn:aws:iot:region:acct:thing/NAME`) or bare thing names. */
+  /** Thing and thing-group ARNs (`arn:aws:iot:region:acct:thing/NAME`, `…:thinggroup/NAME`) or bare thing names. */
   targets: string[];
   /** The job document as JSON text. */
-  document: string;
+  document?: string;
   description?: string;
   namespaceId?: string;
   targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
@@ -95,8 +105,21 @@ export interface CreateJobInput {
   /** Recorded for DescribeJob; the template itself was applied to the request before (docs/TEMPLATES.md). */
   jobTemplateArn?: string;
   documentParameters?: Record<string, string>;
-  /** The request's job configurations, kept for CreateJobTemplate from this job's ARN. */
-  templateConfigs?: Record<string, unknown>;
+  jobExecutionsRetryConfig?: RetryConfig;
+  presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
+  tags?: { Key: string; Value?: string }[];
+  /** Anything else the caller sent: checked (and refused when unknown or unsupported). */
+  [member: string]: unknown;
+}
+
+/** UpdateJob's members. */
+export interface UpdateJobInput {
+  description?: string;
+  timeoutConfig?: { inProgressTimeoutInMinutes?: number };
+  jobExecutionsRetryConfig?: RetryConfig;
+  presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
+  namespaceId?: string;
+  [member: string]: unknown;
 }
 
 export interface ServiceInit {

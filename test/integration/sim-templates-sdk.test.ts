@@ -8,6 +8,7 @@ import {
   CreateJobTemplateCommand,
   DeleteJobTemplateCommand,
   DescribeJobCommand,
+  DescribeJobExecutionCommand,
   DescribeJobTemplateCommand,
   DescribeManagedJobTemplateCommand,
   IoTClient,
@@ -244,6 +245,9 @@ describe('custom job templates', () => {
     ['a timeout out of range', { jobTemplateId: 'tpl-c', description: 'd', document: doc, timeoutConfig: { inProgressTimeoutInMinutes: 0 } }, 'InvalidRequestException', 400],
     ['an unknown job', { jobTemplateId: 'tpl-c', description: 'd', jobArn: 'arn:aws:iot:us-east-1:123456789012:job/nope' }, 'ResourceNotFoundException', 404],
     ['a bad id', { jobTemplateId: 'bad id!', description: 'd', document: doc }, 'InvalidRequestException', 400],
+    // CreateJob's own rules: what a job may not carry, a template may not either.
+    ['a retry budget over 10', { jobTemplateId: 'tpl-c', description: 'd', document: doc, jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 11 }] } }, 'InvalidRequestException', 400],
+    ['a member the sim does not emulate', { jobTemplateId: 'tpl-c', description: 'd', document: doc, destinationPackageVersions: ['arn:aws:iot:us-east-1:123456789012:package/p/version/1'] }, 'InvalidRequestException', 400],
   ])('refuses %s', async (_what, input, name, status) => {
     expect(await sdkError(iot.send(new CreateJobTemplateCommand(input as never)))).toMatchObject({ name, status });
   });
@@ -278,6 +282,15 @@ describe('custom job templates', () => {
     );
     const copied = await iot.send(new DescribeJobTemplateCommand({ jobTemplateId: 'tpl-from-job' }));
     expect(copied).toMatchObject({ document: doc, timeoutConfig: { inProgressTimeoutInMinutes: 5 }, jobExecutionsRetryConfig: retry });
+  });
+
+  it('hands an inherited retry configuration to the code that applies it: a FAILED execution comes back as #2', async () => {
+    const arn = 'arn:aws:iot:us-east-1:123456789012:jobtemplate/tpl-cfg';
+    await iot.send(new CreateJobCommand({ jobId: 'retried', targets: [THING], jobTemplateArn: arn }));
+    expect(service.httpUpdate('thing1', 'retried', { status: 'IN_PROGRESS' }).ok).toBe(true);
+    expect(service.httpUpdate('thing1', 'retried', { status: 'FAILED' }).ok).toBe(true);
+    const again = await iot.send(new DescribeJobExecutionCommand({ jobId: 'retried', thingName: 'thing1' }));
+    expect(again.execution).toMatchObject({ executionNumber: 2, status: 'QUEUED' });
   });
 
   it('refuses documentParameters with a custom template, and a deleted template; jobs made before keep running', async () => {

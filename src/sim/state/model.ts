@@ -5,12 +5,15 @@
  * of thousands of executions.
  */
 import type { Details, ExecStatus } from '../../jobs/types';
+import type { RetriesUsed, RetryConfig } from './retry';
 
 export interface ExecRecord {
   readonly jobId: string;
   readonly thing: string;
   readonly namespace: string | undefined;
   readonly executionNumber: number;
+  /** How many retries of this job on this thing came before this execution (0 for a first run). */
+  readonly retryAttempt: number;
   /** Global creation counter: the tie-break for executions queued within the same millisecond. */
   readonly seq: number;
   readonly queuedAtMs: number;
@@ -24,7 +27,7 @@ export interface ExecRecord {
   inProgressDeadlineMs?: number;
 }
 
-export type JobStatus = 'IN_PROGRESS' | 'CANCELED' | 'COMPLETED' | 'DELETION_IN_PROGRESS';
+export type JobStatus = 'IN_PROGRESS' | 'CANCELED' | 'COMPLETED' | 'DELETION_IN_PROGRESS' | 'SCHEDULED';
 
 export interface JobRecord {
   readonly jobId: string;
@@ -33,16 +36,25 @@ export interface JobRecord {
   /** Parsed once; re-parsed per delivery only when presigned-URL placeholders are substituted. */
   readonly parsedDocument: unknown;
   readonly hasPlaceholders: boolean;
-  readonly description?: string;
+  description?: string;
   readonly namespaceId?: string;
   readonly targetSelection: 'SNAPSHOT' | 'CONTINUOUS';
+  /** Target ARNs as given (CreateJob, then AssociateTargetsWithJob), things and thing groups. */
   readonly targets: string[];
-  readonly inProgressTimeoutMinutes?: number;
+  /** The same targets resolved: thing names and thing-group names. */
+  readonly thingTargets: Set<string>;
+  readonly groupTargets: Set<string>;
+  inProgressTimeoutMinutes?: number;
+  retryConfig?: RetryConfig;
+  /** Retries used per thing (docs/FLEETS.md §A.3). */
+  readonly retries: Map<string, RetriesUsed>;
+  presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
+  tags?: { Key: string; Value?: string }[];
   /** The template it was made from, and the managed template's parameters (docs/TEMPLATES.md). */
-  readonly jobTemplateArn?: string;
-  readonly documentParameters?: Readonly<Record<string, string>>;
+  jobTemplateArn?: string;
+  documentParameters?: Readonly<Record<string, string>>;
   /** Its configurations as the request gave them, for CreateJobTemplate from this job's ARN. */
-  readonly templateConfigs?: Readonly<Record<string, unknown>>;
+  templateConfigs?: Readonly<Record<string, unknown>>;
   readonly createdAtMs: number;
   status: JobStatus;
   lastUpdatedAtMs: number;

@@ -24,6 +24,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   responsesToRequesterOnly: true,
   duplicateTerminalCheck: 'version-first',
   presignPlaceholders: true,
+  inProgressOnLeave: 'REMOVED',
 } satisfies SimOptions);
 
 /** A device-plane refusal, transport-neutral; MQTT sends it as is, HTTPS maps it. */

@@ -1,18 +1,19 @@
 /**
  * Custom job templates in the AWS IoT REST shapes: CreateJobTemplate (from scratch or from an
  * existing job's ARN), DescribeJobTemplate, ListJobTemplates, DeleteJobTemplate. A template holds a
- * job document and the job configurations as the client sent them; CreateJob with the template's
- * ARN (template-jobs.ts) hands them on to CreateJob's own validation, so every configuration is
- * checked, applied or refused by the code that owns it.
+ * job document and job configurations, each checked by CreateJob's own rule for that member
+ * (state/job-fields.ts), so a template accepts and refuses exactly what CreateJob does; CreateJob
+ * with the template's ARN (template-jobs.ts) hands them on to the code that applies them.
  */
-import { LIMITS } from '../../jobs/types';
 import type { Result, ServiceError } from '../types';
+import { Unsupported, checkBody, int, list, str, struct, unsupported } from './fields';
+import type { Check, Shape } from './fields';
+import { CREATE_JOB } from './job-fields';
 import { badRequest, ctlTime, err, notFound } from './jobs';
 import type { Names } from './jobs';
 import { serviceError } from './options';
 import { TEMPLATE_CONFIG_KEYS } from './template-keys';
 import type { TemplateConfigs } from './template-keys';
-import { isObj } from './validate';
 import type { Obj } from './validate';
 import type { World } from './world';
 
@@ -30,47 +31,45 @@ export class TemplateStore {
   readonly custom = new Map<string, JobTemplateRecord>();
 }
 
-const TEMPLATE_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 const DESCRIPTION_MAX = 2028;
-const CONTROL = /\p{C}/u;
 const JOB_ARN = /^arn:aws[a-z-]*:iot:[a-z0-9-]*:\d*:job\/([a-zA-Z0-9_-]{1,64})$/;
 const MAX_RESULTS = 250;
+
+/** CreateJob's own rule for a member, so a template accepts, checks and refuses exactly what CreateJob does. */
+function asInCreateJob(k: string): Check | Unsupported {
+  return CREATE_JOB.fields[k] ?? unsupported(`${k} is not a CreateJob member`);
+}
+
+/** A template's maintenance windows are CreateJob's schedulingConfig.maintenanceWindows: refused while scheduling is. */
+const scheduling = asInCreateJob('schedulingConfig');
+const MAINTENANCE_WINDOWS =
+  scheduling instanceof Unsupported
+    ? scheduling
+    : list(struct({ fields: { startTime: str({ min: 1, max: 256 }), durationInMinutes: int({ min: 1, max: 1430 }) }, required: ['startTime', 'durationInMinutes'] }), {
+        max: 5,
+      });
+
+export const CREATE_JOB_TEMPLATE: Shape = {
+  fields: {
+    jobTemplateId: str({ min: 1, max: 64, pattern: /^[a-zA-Z0-9_-]+$/, what: '[a-zA-Z0-9_-]{1,64}' }),
+    jobArn: str({ min: 1, max: 1600 }),
+    description: str({ min: 1, max: DESCRIPTION_MAX, pattern: /^[^\p{C}]+$/u, what: 'printable characters' }),
+    maintenanceWindows: MAINTENANCE_WINDOWS,
+    ...Object.fromEntries(['documentSource', 'document', 'tags', ...TEMPLATE_CONFIG_KEYS.filter((k) => k !== 'maintenanceWindows')].map((k) => [k, asInCreateJob(k)])),
+  },
+  required: ['jobTemplateId', 'description'],
+};
 
 export function templateArn(n: Names, id: string): string {
   return `arn:aws:iot:${n.region}:${n.accountId}:jobtemplate/${id}`;
 }
 
-function checkDescription(v: unknown): string | undefined {
-  if (v === undefined) return 'description is required';
-  if (typeof v !== 'string' || v.length === 0 || v.length > DESCRIPTION_MAX || CONTROL.test(v))
-    return `description must be 1..${DESCRIPTION_MAX} characters without control characters`;
-  return undefined;
-}
-
 function checkDocument(v: unknown): string | undefined {
-  if (typeof v !== 'string') return 'document must be a string';
-  if (v.length > LIMITS.jobDocumentMax) return `document is longer than ${LIMITS.jobDocumentMax} characters`;
   try {
-    JSON.parse(v);
+    JSON.parse(v as string);
   } catch {
     return 'document is not valid JSON';
   }
-  return undefined;
-}
-
-/** Shapes only; the values are CreateJob's to judge when a job is made from the template. */
-function checkConfigShapes(b: Obj): string | undefined {
-  for (const k of TEMPLATE_CONFIG_KEYS) {
-    const v = b[k];
-    if (v === undefined) continue;
-    const list = k === 'maintenanceWindows' || k === 'destinationPackageVersions';
-    if (list ? !Array.isArray(v) : !isObj(v)) return `${k} must be ${list ? 'a list' : 'an object'}`;
-  }
-  const t = isObj(b.timeoutConfig) ? b.timeoutConfig.inProgressTimeoutInMinutes : undefined;
-  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= 10080))
-    return 'timeoutConfig.inProgressTimeoutInMinutes must be between 1 and 10080';
-  if (b.tags !== undefined && !(Array.isArray(b.tags) && b.tags.every((x) => isObj(x) && typeof x.Key === 'string')))
-    return 'tags must be a list of {Key, Value}';
   return undefined;
 }
 
@@ -78,30 +77,27 @@ type Source = { document: string; configs: TemplateConfigs };
 
 /** The document and configurations a template starts from: its own, or a job's with its own on top. */
 function sourceOf(w: World, b: Obj): Result<Source> {
-  if (b.documentSource !== undefined) return err(badRequest('documentSource is not supported here; send the document inline'));
   const own: TemplateConfigs = {};
   for (const k of TEMPLATE_CONFIG_KEYS) if (b[k] !== undefined) own[k] = b[k];
-  if (b.jobArn === undefined) {
-    if (b.document === undefined) return err(badRequest('document is required (or jobArn to start from an existing job)'));
-    const bad = checkDocument(b.document);
-    return bad === undefined ? { ok: true, value: { document: b.document as string, configs: own } } : err(badRequest(bad));
-  }
-  const m = typeof b.jobArn === 'string' ? JOB_ARN.exec(b.jobArn) : null;
-  if (m === null) return err(badRequest('jobArn must be a job ARN (arn:aws:iot:REGION:ACCOUNT:job/JOB_ID)'));
-  const job = w.jobs.get(m[1] as string);
-  if (job === undefined) return err(notFound(`Job ${m[1] as string} does not exist`));
   if (b.document !== undefined) {
     const bad = checkDocument(b.document);
     if (bad !== undefined) return err(badRequest(bad));
   }
+  if (b.jobArn === undefined) {
+    if (b.document === undefined) return err(badRequest('document is required (or jobArn to start from an existing job)'));
+    return { ok: true, value: { document: b.document as string, configs: own } };
+  }
+  const m = JOB_ARN.exec(b.jobArn as string);
+  if (m === null) return err(badRequest('jobArn must be a job ARN (arn:aws:iot:REGION:ACCOUNT:job/JOB_ID)'));
+  const job = w.jobs.get(m[1] as string);
+  if (job === undefined) return err(notFound(`Job ${m[1] as string} does not exist`));
   const document = typeof b.document === 'string' ? b.document : job.document;
-  return { ok: true, value: { document, configs: { ...job.templateConfigs, ...own } } };
+  return { ok: true, value: { document, configs: { ...structuredClone(job.templateConfigs ?? {}), ...own } } };
 }
 
 export function createJobTemplate(s: TemplateStore, w: World, n: Names, id: string, b: Obj): Result<{ jobTemplateArn: string; jobTemplateId: string }> {
-  if (!TEMPLATE_ID.test(id)) return err(badRequest('jobTemplateId must match [a-zA-Z0-9_-]{1,64}'));
-  const problem = checkDescription(b.description) ?? checkConfigShapes(b);
-  if (problem !== undefined) return err(badRequest(problem));
+  const shape = checkBody({ ...b, jobTemplateId: id }, CREATE_JOB_TEMPLATE);
+  if (shape !== undefined) return err(shape);
   const src = sourceOf(w, b);
   if (!src.ok) return src;
   if (s.custom.has(id)) return err(serviceError('ConflictException', 409, `Job template ${id} already exists`));

@@ -11,6 +11,7 @@ import type { Details, ExecStatus, NotifyMsg, NotifyNextMsg } from '../../jobs/t
 import type { Publication, SimOptions } from '../types';
 import { PendingOrder, deadlineOf, isPending, latest, nsKey } from './model';
 import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from './model';
+import { ThingGroups } from './groups';
 import { deviceExecution, presign, summary } from './render';
 import type { RenderCtx } from './render';
 
@@ -26,6 +27,12 @@ export class World {
   /** Executions with a running step or in-progress timer. */
   readonly timed = new Set<ExecRecord>();
   readonly history: HistoryEntry[] = [];
+  readonly groups = new ThingGroups();
+  /**
+   * Run, in order, after an execution reaches a terminal status and before the job may complete:
+   * the place for what a terminal execution sets off (retries; abort criteria go before them).
+   */
+  readonly terminalHooks: ((rec: ExecRecord, job: JobRecord) => void)[] = [];
   private outbox: Publication[] = [];
   private seq = 0;
   private deliveries = 0;
@@ -92,7 +99,7 @@ export class World {
   private documentText(job: JobRecord): string {
     if (!job.hasPlaceholders || !this.opts.presignPlaceholders) return job.document;
     this.deliveries += 1;
-    return presign(job.document, this.now(), this.deliveries);
+    return presign(job.document, this.now(), this.deliveries, job.presignedUrlConfig?.expiresInSec);
   }
 
   /** Run one change to a pending order and emit the notifications it calls for. */
@@ -104,7 +111,8 @@ export class World {
     if (order.head() !== headBefore) this.emitNotifyNext(thing, ns, order);
   }
 
-  queueExecution(job: JobRecord, thing: string): ExecRecord {
+  /** A new QUEUED execution with the next executionNumber. Only targets.ts's `thingBecameTarget` calls this. */
+  queueExecution(job: JobRecord, thing: string, retryAttempt = 0): ExecRecord {
     const now = this.now();
     const list = job.executions.get(thing) ?? [];
     const rec: ExecRecord = {
@@ -112,6 +120,7 @@ export class World {
       thing,
       namespace: job.namespaceId,
       executionNumber: (latest(list)?.executionNumber ?? 0) + 1,
+      retryAttempt,
       seq: this.nextSeq(),
       queuedAtMs: now,
       status: 'QUEUED',
@@ -149,7 +158,11 @@ export class World {
       return order.remove(rec);
     });
     this.record(rec, from, to, o.by);
-    if (!isPending(to)) this.maybeCompleteJob(this.jobOf(rec));
+    if (!isPending(to)) {
+      const job = this.jobOf(rec);
+      for (const hook of this.terminalHooks) hook(rec, job);
+      this.maybeCompleteJob(job);
+    }
   }
 
   private start(rec: ExecRecord, now: number): void {
@@ -188,6 +201,18 @@ export class World {
       return this.order(rec.thing, rec.namespace).remove(rec);
     });
     if (wasPending) this.record(rec, rec.status, 'DELETED', 'service');
+  }
+
+  /** DeleteJobExecution: the execution disappears from its job too; its number may be reused. */
+  removeExecution(rec: ExecRecord): void {
+    this.deleteExecution(rec);
+    const job = this.jobs.get(rec.jobId);
+    const list = job?.executions.get(rec.thing);
+    if (job === undefined || list === undefined) return;
+    const i = list.indexOf(rec);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) job.executions.delete(rec.thing);
+    this.maybeCompleteJob(job);
   }
 
   maybeCompleteJob(job: JobRecord): void {
