@@ -3,6 +3,7 @@
  * template's parameters, managed ARNs looked up, and a CreateJob body with its template applied
  * (what the template gives, what the request overrides).
  */
+import fc from 'fast-check';
 import { findManaged, managedFromArn } from '../../src/sim/managed-templates/api';
 import { MANAGED_TEMPLATES } from '../../src/sim/managed-templates/catalog';
 import { resolveDocument } from '../../src/sim/managed-templates/parameters';
@@ -140,5 +141,25 @@ describe('applyJobTemplate', () => {
   ])('%j → %s', (b, name) => {
     const r = applyJobTemplate(store, names, { targets: ['x'], ...b });
     expect(r.ok === false && r.error.name).toBe(name);
+  });
+});
+
+describe('resolveDocument on any input', () => {
+  it('either refuses with a message or yields valid JSON of the same shape, each value in place', () => {
+    const keys = fc.constantFrom('downloadUrl', 'filePath', 'packages', 'services', 'command', 'runAsUser', 'pathToHandler', 'other', '');
+    fc.assert(
+      fc.property(fc.constantFrom(...MANAGED_TEMPLATES), fc.dictionary(keys, fc.fullUnicodeString({ maxLength: 300 })), (t, params) => {
+        const r = resolveDocument(t, params);
+        if (!r.ok) {
+          expect(r.message).toMatch(/^documentParameters/);
+          return;
+        }
+        const doc = JSON.parse(r.document) as unknown;
+        const shape = (v: unknown): unknown => (typeof v === 'string' ? 's' : Array.isArray(v) ? v.map(shape) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)])) : v);
+        expect(shape(doc)).toEqual(shape(t.document));
+        for (const v of Object.values(params)) if (v !== '') expect(r.document).toContain(JSON.stringify(v).slice(1, -1));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
