@@ -46,7 +46,8 @@ const sampleHandler: JobHandler = {
 
 interface DemoJob {
   jobId: string;
-  document: object;
+  /** The job document, or the AWS managed template and parameters the service builds it from. */
+  document: object | { template: string; parameters: Record<string, string> };
   namespaceId?: string;
   /** Other CreateJob members. */
   extra?: object;
@@ -64,6 +65,12 @@ const JOBS: DemoJob[] = [
   { jobId: 'long-migration', document: { operation: 'sample-update', seconds: 60 }, expect: 'CANCELED', note: 'force-canceled while running' },
   { jobId: 'mystery-op', document: { operation: 'teleport' }, expect: 'REJECTED', note: 'no handler for this operation' },
   {
+    jobId: 'whoami-managed',
+    document: { template: 'AWS-Run-Command', parameters: { command: 'id,-un' } },
+    expect: 'SUCCEEDED',
+    note: 'from the AWS managed template AWS-Run-Command',
+  },
+  {
     jobId: 'flaky-download',
     document: { operation: 'sample-update', seconds: 0.5, failFirstRun: true },
     extra: { jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 2 }] } },
@@ -72,6 +79,15 @@ const JOBS: DemoJob[] = [
     note: 'FAILED once, retried by the service, SUCCEEDED as execution #2',
   },
 ];
+
+/** The CreateJob body's document part: inline, or an AWS managed template ARN and its documentParameters. */
+function documentFields(d: DemoJob['document']): Record<string, unknown> {
+  if ('template' in d && 'parameters' in d) {
+    const { template, parameters } = d as { template: string; parameters: Record<string, string> };
+    return { jobTemplateArn: `arn:aws:iot:us-east-1::jobtemplate/${template}:1.0`, documentParameters: parameters };
+  }
+  return { document: JSON.stringify(d) };
+}
 
 async function control(base: string, method: string, path: string, body?: object): Promise<unknown> {
   const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -135,7 +151,7 @@ export const demoCommand: Subcommand = {
     for (const j of JOBS) {
       await control(ep.controlPlane, 'PUT', `/jobs/${j.jobId}`, {
         targets: [`arn:aws:iot:us-east-1:123456789012:thing/${THING}`],
-        document: JSON.stringify(j.document),
+        ...documentFields(j.document),
         ...(j.namespaceId ? { namespaceId: j.namespaceId } : {}),
         ...j.extra,
       });

@@ -28,12 +28,13 @@ import {
   newRequestId,
   parseJsonBody,
   queryFlags,
+  queryLong,
   readRequest,
   sendError,
   sendJson,
   serviceError,
 } from './http-util';
-import type { Outcome, Route, RunningServer } from './http-util';
+import type { Outcome, Req, Route, RunningServer } from './http-util';
 import { fleetRoutes } from './http-control-fleet';
 import type { FleetService } from './http-control-fleet';
 import type { Faults, Result, ServiceError } from './types';
@@ -55,6 +56,13 @@ export type ControlPlaneService = FleetService &
   Pick<
   JobsService,
   | 'createJob'
+  | 'applyJobTemplate'
+  | 'createJobTemplate'
+  | 'describeJobTemplate'
+  | 'listJobTemplates'
+  | 'deleteJobTemplate'
+  | 'listManagedJobTemplates'
+  | 'describeManagedJobTemplate'
   | 'cancelJob'
   | 'deleteJob'
   | 'describeJob'
@@ -106,7 +114,11 @@ function routes(o: ControlPlaneOptions): Route[] {
   const s = o.service;
   const arn = (t: string): string => `arn:aws:iot:${o.region ?? 'us-east-1'}:${o.accountId ?? '123456789012'}:thing/${t}`;
   const table: Route[] = [
-    { method: 'PUT', path: ['jobs', ':jobId'], run: (r) => withInput(checkCreateJob(r.params.jobId ?? '', r.body), (i) => s.createJob(i)) },
+    {
+      method: 'PUT',
+      path: ['jobs', ':jobId'],
+      run: (r) => withInput(s.applyJobTemplate(r.body), (b) => withInput(checkCreateJob(r.params.jobId ?? '', b), (i) => s.createJob(i))),
+    },
     { method: 'GET', path: ['jobs', ':jobId'], run: (r) => s.describeJob(r.params.jobId ?? '') },
     {
       method: 'DELETE',
@@ -145,8 +157,39 @@ function routes(o: ControlPlaneOptions): Route[] {
     { method: 'PUT', path: ['sim', 'faults', ':thing'], run: (r) => withInput(checkFaults(r.body), (f) => setFaults(s, r.params.thing ?? '', f)) },
     { method: 'GET', path: ['sim', 'faults', ':thing'], run: (r) => ok(s.faultsFor(r.params.thing ?? '')) },
   ];
-  table.push(...fleetRoutes(s));
-  return o.issuer === undefined ? table : [...table, ...provisioning(s, o.issuer)];
+  const all = [...table, ...fleetRoutes(s), ...templates(s)];
+  return o.issuer === undefined ? all : [...all, ...provisioning(s, o.issuer)];
+}
+
+/** Job templates and the AWS managed templates (docs/TEMPLATES.md). */
+function templates(s: ControlPlaneService): Route[] {
+  const id = (r: Req): string => r.params.jobTemplateId ?? '';
+  return [
+    { method: 'PUT', path: ['job-templates', ':jobTemplateId'], run: (r) => s.createJobTemplate(id(r), r.body) },
+    { method: 'GET', path: ['job-templates', ':jobTemplateId'], run: (r) => s.describeJobTemplate(id(r)) },
+    { method: 'DELETE', path: ['job-templates', ':jobTemplateId'], run: (r) => mapVoid(s.deleteJobTemplate(id(r))) },
+    { method: 'GET', path: ['job-templates'], run: (r) => withInput(pageQuery(r.query), (q) => s.listJobTemplates(q)) },
+    {
+      method: 'GET',
+      path: ['managed-job-templates'],
+      run: (r) => withInput(pageQuery(r.query), (q) => s.listManagedJobTemplates({ ...q, ...optional('templateName', r.query.get('templateName')) })),
+    },
+    {
+      method: 'GET',
+      path: ['managed-job-templates', ':templateName'],
+      run: (r) => s.describeManagedJobTemplate(r.params.templateName ?? '', r.query.get('templateVersion') ?? undefined),
+    },
+  ];
+}
+
+function optional<K extends string>(k: K, v: string | null): Partial<Record<K, string>> {
+  return v === null ? {} : ({ [k]: v } as Partial<Record<K, string>>);
+}
+
+function pageQuery(q: URLSearchParams): Result<{ maxResults?: number; nextToken?: string }> {
+  const max = queryLong(q, 'maxResults', 1);
+  if (!max.ok) return max;
+  return { ok: true, value: { ...(max.value !== undefined ? { maxResults: max.value } : {}), ...optional('nextToken', q.get('nextToken')) } };
 }
 
 function provisioning(s: ControlPlaneService, issuer: ControlPlaneIssuer): Route[] {
@@ -210,6 +253,8 @@ const PARAM_RULES: Record<string, { re: RegExp; what: string }> = {
   jobId: { re: LIMITS.jobId, what: 'jobId must match [a-zA-Z0-9_-]{1,64}' },
   thingGroupName: { re: /^[a-zA-Z0-9:_-]{1,128}$/, what: 'thingGroupName must match [a-zA-Z0-9:_-]{1,128}' },
   executionNumber: { re: /^\d{1,16}$/, what: 'executionNumber must be a whole number' },
+  jobTemplateId: { re: LIMITS.jobId, what: 'jobTemplateId must match [a-zA-Z0-9_-]{1,64}' },
+  templateName: { re: LIMITS.jobId, what: 'templateName must match [a-zA-Z0-9_-]{1,64}' },
 };
 
 type Matched = { route: Route; params: Record<string, string> } | { error: ServiceError };

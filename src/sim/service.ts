@@ -21,7 +21,11 @@ import { handleMqtt } from './state/mqtt';
 import type { FrontDeps } from './state/mqtt';
 import { DEFAULT_SIM_OPTIONS } from './state/options';
 import type { DevErr } from './state/options';
+import { applyJobTemplate } from './state/template-jobs';
+import { TemplateStore, createJobTemplate, deleteJobTemplate, describeJobTemplate, listJobTemplates } from './state/templates';
+import type { PageQuery } from './state/templates';
 import { validThing } from './state/validate';
+import { describeManagedJobTemplate, listManagedJobTemplates } from './managed-templates/api';
 import { World } from './state/world';
 
 export { DEFAULT_SIM_OPTIONS };
@@ -36,6 +40,7 @@ export class JobsService {
   private readonly world: World;
   private readonly names: Names;
   private readonly faults = new Map<string, Faults>();
+  private readonly templates = new TemplateStore();
   private readonly publish: (p: Publication) => void;
   private readonly random: () => number;
   private readonly deps: FrontDeps;
@@ -134,6 +139,35 @@ export class JobsService {
 
   createJob(input: CreateJobInput): Result<JobRef> {
     return this.flushed(createJob(this.world, this.names, input));
+  }
+
+  /** A CreateJob request body with its `jobTemplateArn` applied (docs/TEMPLATES.md §2); unchanged without one. */
+  applyJobTemplate(body: Record<string, unknown>): Result<Record<string, unknown>> {
+    return applyJobTemplate(this.templates, this.names, body);
+  }
+
+  createJobTemplate(jobTemplateId: string, body: Record<string, unknown>): Result<{ jobTemplateArn: string; jobTemplateId: string }> {
+    return createJobTemplate(this.templates, this.world, this.names, jobTemplateId, body);
+  }
+
+  describeJobTemplate(jobTemplateId: string): Result<Record<string, unknown>> {
+    return describeJobTemplate(this.templates, jobTemplateId);
+  }
+
+  listJobTemplates(q: PageQuery): Result<{ jobTemplates: unknown[]; nextToken?: string }> {
+    return listJobTemplates(this.templates, q);
+  }
+
+  deleteJobTemplate(jobTemplateId: string): Result<void> {
+    return deleteJobTemplate(this.templates, jobTemplateId);
+  }
+
+  listManagedJobTemplates(q: PageQuery & { templateName?: string }): Result<{ managedJobTemplates: unknown[]; nextToken?: string }> {
+    return listManagedJobTemplates(this.names, q);
+  }
+
+  describeManagedJobTemplate(templateName: string, templateVersion?: string): Result<Record<string, unknown>> {
+    return describeManagedJobTemplate(this.names, templateName, templateVersion);
   }
 
   cancelJob(jobId: string, o: CancelJobOpts): Result<JobRef> {

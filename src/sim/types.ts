@@ -102,6 +102,9 @@ export interface CreateJobInput {
   namespaceId?: string;
   targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
   timeoutConfig?: { inProgressTimeoutInMinutes?: number };
+  /** Recorded for DescribeJob; the template itself was applied to the request before (docs/TEMPLATES.md). */
+  jobTemplateArn?: string;
+  documentParameters?: Record<string, string>;
   jobExecutionsRetryConfig?: RetryConfig;
   presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
   tags?: { Key: string; Value?: string }[];

@@ -6,9 +6,9 @@ it('demo runs the sim, the agent and the sample jobs to their expected statuses'
   const { code } = await p.exited;
   const out = p.raw.join('\n');
   expect(out).toMatch(/All jobs reached the expected status/);
-  for (const line of ['kernel-report\\s+SUCCEEDED', 'fleet-inventory\\s+SUCCEEDED', 'config-push\\s+FAILED', 'long-migration\\s+CANCELED', 'mystery-op\\s+REJECTED', 'flaky-download\\s+SUCCEEDED\\s+#2']) {
+  for (const line of ['kernel-report\\s+SUCCEEDED', 'fleet-inventory\\s+SUCCEEDED', 'config-push\\s+FAILED', 'long-migration\\s+CANCELED', 'mystery-op\\s+REJECTED', 'flaky-download\\s+SUCCEEDED\\s+#2', 'whoami-managed\\s+SUCCEEDED\\s+#1\\s+from the AWS managed template AWS-Run-Command']) {
     expect(out).toMatch(new RegExp(line));
   }
-  expect(out).toMatch(/ok {2}jobs started in the order they were created: kernel-report, firmware-1-2, fleet-inventory, config-push, long-migration, mystery-op, flaky-download, flaky-download #2\n/);
+  expect(out).toMatch(/ok {2}jobs started in the order they were created: kernel-report, firmware-1-2, fleet-inventory, config-push, long-migration, mystery-op, whoami-managed, flaky-download, flaky-download #2\n/);
   expect(code).toBe(0);
 });

@@ -86,7 +86,7 @@ function send(secure: boolean, opts: RequestOptions, body: Buffer | undefined): 
   });
 }
 
-const SEGMENTS = ['things', 'thing1', 'thing2', 'jobs', 'j1', '$next', '%24next', 'cancel', 'principals', 'sim', 'faults', '*', 'keys-and-certificate', 'certificates', '%zz', '%', '%2F', '..', '', '%00', 'a%3Ab'];
+const SEGMENTS = ['things', 'thing1', 'thing2', 'jobs', 'j1', '$next', '%24next', 'cancel', 'principals', 'sim', 'faults', '*', 'keys-and-certificate', 'certificates', 'job-templates', 'managed-job-templates', 'AWS-Reboot', '%zz', '%', '%2F', '..', '', '%00', 'a%3Ab'];
 const segment = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...SEGMENTS) },
   { weight: 2, arbitrary: fc.string({ maxLength: 140 }).map(encodeURIComponent) },
@@ -108,10 +108,12 @@ const routeShaped = fc.oneof(
   fc.tuple(fc.constant('jobs'), name, fc.constantFrom('cancel', 'things')),
   fc.tuple(fc.constant('sim'), fc.constant('faults'), name),
   fc.tuple(fc.constantFrom('keys-and-certificate', 'certificates')),
+  fc.tuple(fc.constantFrom('job-templates', 'managed-job-templates')),
+  fc.tuple(fc.constantFrom('job-templates', 'managed-job-templates'), fc.oneof(name, fc.constantFrom('AWS-Reboot', 'AWS-Run-Command', 't1'))),
 );
 const path = fc.oneof({ weight: 3, arbitrary: routeShaped.map((t) => [...t]) }, { weight: 1, arbitrary: fc.array(segment, { maxLength: 6 }) });
-const QUERY_NAMES = ['namespaceId', 'includeJobDocument', 'executionNumber', 'force', 'maxResults', 'nextToken', 'status', 'x'];
-const QUERY_VALUES = ['true', 'false', '1', '-1', '0', '99999999999999999999', '', 'QUEUED', 'ns-1', '%zz'];
+const QUERY_NAMES = ['namespaceId', 'includeJobDocument', 'executionNumber', 'force', 'maxResults', 'nextToken', 'status', 'templateName', 'templateVersion', 'x'];
+const QUERY_VALUES = ['true', 'false', '1', '-1', '0', '99999999999999999999', '', 'QUEUED', 'ns-1', '1.0', 'AWS-Reboot', '%zz'];
 const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_NAMES), fc.oneof(fc.constantFrom(...QUERY_VALUES), fc.string({ maxLength: 20 }))), { maxLength: 4 });
 const deviceBody = fc.record(
   {

@@ -42,8 +42,9 @@ const tagCheck = struct({
 const ROLLOUT = unsupported('rollout pacing (maximumPerMinute, exponentialRate) is not emulated');
 const ABORT = unsupported('abort criteria are not emulated');
 const SCHEDULING = unsupported('scheduling (startTime, endTime, maintenance windows) is not emulated');
-const TEMPLATE = unsupported('job templates are not emulated');
-const PARAMETERS = unsupported('documentParameters apply only with a managed job template, which is not emulated');
+// A template is applied to the request before these checks (state/template-jobs.ts); the members stay, for DescribeJob.
+const TEMPLATE = str({ min: 1, max: 1600, pattern: /^arn:[!-~]+$/, what: 'an ARN' });
+const PARAMETERS = map(str({ min: 1, max: 128, pattern: /^[a-zA-Z0-9_-]+$/, what: '[a-zA-Z0-9_-]{1,128}' }), str());
 
 export const CREATE_JOB: Shape = {
   fields: {

@@ -11,6 +11,7 @@ import { checkBody } from './fields';
 import { CREATE_JOB } from './job-fields';
 import { hasPlaceholders } from './render';
 import { addTargets, MAX_JOB_TARGETS, resolveTargets } from './targets';
+import { configsOfJobBody } from './template-keys';
 import { validThing } from './validate';
 import type { World } from './world';
 
@@ -102,6 +103,10 @@ function newJob(n: Names, input: CreateJobInput & { document: string }, now: num
   if (input.jobExecutionsRetryConfig !== undefined) job.retryConfig = structuredClone(input.jobExecutionsRetryConfig);
   if (input.presignedUrlConfig !== undefined) job.presignedUrlConfig = { ...input.presignedUrlConfig };
   if (input.tags !== undefined) job.tags = input.tags.map((t) => ({ ...t }));
+  if (input.jobTemplateArn !== undefined) job.jobTemplateArn = input.jobTemplateArn;
+  if (input.documentParameters !== undefined) job.documentParameters = { ...input.documentParameters };
+  const configs = configsOfJobBody(input);
+  if (Object.keys(configs).length > 0) job.templateConfigs = structuredClone(configs);
   return job;
 }
 
@@ -213,5 +218,7 @@ export function describeJob(w: World, jobId: string): Result<{ job: Record<strin
   if (job.retryConfig !== undefined) out.jobExecutionsRetryConfig = structuredClone(job.retryConfig);
   if (job.presignedUrlConfig !== undefined) out.presignedUrlConfig = { ...job.presignedUrlConfig };
   out.isConcurrent = false;
+  if (job.jobTemplateArn !== undefined) out.jobTemplateArn = job.jobTemplateArn;
+  if (job.documentParameters !== undefined) out.documentParameters = { ...job.documentParameters };
   return { ok: true, value: { job: out } };
 }

@@ -50,6 +50,11 @@ export interface JobRecord {
   readonly retries: Map<string, RetriesUsed>;
   presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
   tags?: { Key: string; Value?: string }[];
+  /** The template it was made from, and the managed template's parameters (docs/TEMPLATES.md). */
+  jobTemplateArn?: string;
+  documentParameters?: Readonly<Record<string, string>>;
+  /** Its configurations as the request gave them, for CreateJobTemplate from this job's ARN. */
+  templateConfigs?: Readonly<Record<string, unknown>>;
   readonly createdAtMs: number;
   status: JobStatus;
   lastUpdatedAtMs: number;
