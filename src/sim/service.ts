@@ -17,6 +17,7 @@ import type { ExecRecord, HistoryEntry } from './state/model';
 import { handleMqtt } from './state/mqtt';
 import type { FrontDeps } from './state/mqtt';
 import { DEFAULT_SIM_OPTIONS } from './state/options';
+import { advancePlan, checkAbort, nextPlanEvent } from './state/plan';
 import type { DevErr } from './state/options';
 import { validThing } from './state/validate';
 import { World } from './state/world';
@@ -39,6 +40,7 @@ export class JobsService {
   constructor(init: ServiceInit) {
     this.options = Object.freeze({ ...DEFAULT_SIM_OPTIONS, ...(init.options ?? {}) });
     this.world = new World(this.options, init.clock);
+    this.world.onSettled = (rec) => checkAbort(this.world, rec);
     this.names = { region: init.region ?? 'us-east-1', accountId: init.accountId ?? '123456789012' };
     this.publish = init.publish;
     this.random = init.random ?? Math.random;
@@ -161,19 +163,48 @@ export class JobsService {
 
   // ---- timers
 
-  /** Apply every step / in-progress timer due now (docs/PROTOCOL.md §4.5): TIMED_OUT + notifications. */
+  /**
+   * Apply everything due by now, in time order and each at its own instant: step / in-progress
+   * timers (docs/PROTOCOL.md §4.5: TIMED_OUT + notifications) and job plans (docs/ROLLOUT.md:
+   * scheduled starts and ends, rollout minutes, maintenance windows). After a clock jump this
+   * replays the skipped stretch one event at a time.
+   */
   tick(): void {
     const now = this.world.now();
+    // Each round handles one instant; the bound only guards against a plan that never settles.
+    for (let round = 0; round < 1_000_000; round++) {
+      const t = earliest(this.nextTimerAt(), this.nextPlanAt());
+      if (t === undefined || t > now) break;
+      this.world.at(t, () => this.runDue(this.world.now()));
+    }
+    this.flush();
+  }
+
+  private runDue(t: number): void {
     const due: ExecRecord[] = [];
     for (const rec of this.world.timed) {
       const d = deadlineOf(rec);
-      if (d !== undefined && d <= now) due.push(rec);
+      if (d !== undefined && d <= t) due.push(rec);
     }
     due.sort((a, b) => (deadlineOf(a) ?? 0) - (deadlineOf(b) ?? 0) || a.seq - b.seq);
     for (const rec of due) {
       this.world.transition(rec, 'TIMED_OUT', { by: 'service', bumpVersion: this.options.bumpVersionOnServiceTransition });
     }
-    this.flush();
+    for (const job of [...this.world.planned]) {
+      const at = nextPlanEvent(job);
+      if (at !== undefined && at <= t) advancePlan(this.world, job, t);
+    }
+  }
+
+  private nextPlanAt(): number | undefined {
+    let next: number | undefined;
+    for (const job of this.world.planned) next = earliest(next, nextPlanEvent(job));
+    return next;
+  }
+
+  /** The next instant anything time-driven happens: a timer or a job plan (docs/ROLLOUT.md). */
+  nextEventAt(): number | undefined {
+    return earliest(this.nextTimerAt(), this.nextPlanAt());
   }
 
   nextTimerAt(): number | undefined {
@@ -188,4 +219,9 @@ export class JobsService {
   history(): ReadonlyArray<HistoryEntry> {
     return this.world.history;
   }
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
 }

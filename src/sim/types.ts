@@ -43,6 +43,15 @@ export interface SimOptions {
   duplicateTerminalCheck: 'version-first' | 'terminal-first';
   /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
+  /**
+   * docs/ROLLOUT.md §R.1: executions per minute for a job without `jobExecutionsRolloutConfig`;
+   * 0 (default) creates them all at once, 1000 reads AWS's documented default as applying to every job.
+   */
+  defaultRolloutPerMinute: number;
+  /** docs/ROLLOUT.md §R.2: abort criteria count each thing once by its latest finished execution, or every finished attempt. */
+  abortCounting: 'things' | 'executions';
+  /** docs/ROLLOUT.md §R.3: a thing joining a continuous job's group outside every maintenance window waits for the next one (true) or gets its execution at once. */
+  lateTargetsWaitForWindow: boolean;
 }
 
 /** Fault injection, per thing, switchable at run time (`*` = every thing). */
@@ -92,6 +101,10 @@ export interface CreateJobInput {
   namespaceId?: string;
   targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
   timeoutConfig?: { inProgressTimeoutInMinutes?: number };
+  /** Checked by the service (docs/ROLLOUT.md), so their shapes stay unknown here. */
+  jobExecutionsRolloutConfig?: unknown;
+  abortConfig?: unknown;
+  schedulingConfig?: unknown;
 }
 
 export interface ServiceInit {

@@ -5,9 +5,12 @@
  */
 import { LIMITS } from '../../jobs/types';
 import type { CreateJobInput, Result, ServiceError } from '../types';
-import { isPending, latest } from './model';
+import { cancelExecutions } from './cancel';
+import { checkJobConfigs } from './job-config';
+import { latest } from './model';
 import type { JobRecord } from './model';
 import { serviceError } from './options';
+import { admitTargets, describePlan, initialStatus, makePlan } from './plan';
 import { hasPlaceholders } from './render';
 import { isObj, validJobId, validNamespace, validThing } from './validate';
 import type { World } from './world';
@@ -83,7 +86,10 @@ function jobRef(job: JobRecord): JobRef {
 export function createJob(w: World, n: Names, input: CreateJobInput): Result<JobRef> {
   const invalid = validateCreate(w, input);
   if (invalid !== undefined) return err(invalid);
+  const configs = checkJobConfigs(input, w.now());
+  if (!configs.ok) return configs;
   const now = w.now();
+  const plan = makePlan(configs.value, now, w.opts.defaultRolloutPerMinute);
   const names = [...new Set(input.targets.map((t) => targetThing(t) as string))];
   const job: JobRecord = {
     jobId: input.jobId,
@@ -94,7 +100,7 @@ export function createJob(w: World, n: Names, input: CreateJobInput): Result<Job
     targetSelection: input.targetSelection ?? 'SNAPSHOT',
     targets: names.map((t) => thingArn(n, t)),
     createdAtMs: now,
-    status: 'IN_PROGRESS',
+    status: initialStatus(plan),
     lastUpdatedAtMs: now,
     executions: new Map(),
     ...(input.description !== undefined ? { description: input.description } : {}),
@@ -102,9 +108,10 @@ export function createJob(w: World, n: Names, input: CreateJobInput): Result<Job
     ...(input.timeoutConfig?.inProgressTimeoutInMinutes !== undefined
       ? { inProgressTimeoutMinutes: input.timeoutConfig.inProgressTimeoutInMinutes }
       : {}),
+    ...(plan !== undefined ? { plan } : {}),
   };
   w.jobs.set(job.jobId, job);
-  for (const thing of names) w.queueExecution(job, thing);
+  admitTargets(w, job, names);
   return { ok: true, value: jobRef(job) };
 }
 
@@ -123,20 +130,7 @@ export function cancelJob(w: World, jobId: string, o: CancelJobOpts): Result<Job
     return err(badRequest('comment is too long'));
   if (o.reasonCode !== undefined && (typeof o.reasonCode !== 'string' || !/^[\p{Lu}\p{Nd}_]{1,128}$/u.test(o.reasonCode)))
     return err(badRequest('reasonCode must match [\\p{Upper}\\p{Digit}_]+'));
-  const force = o.force === true;
-  job.status = 'CANCELED';
-  job.forceCanceled = (job.forceCanceled ?? false) || force;
-  if (o.comment !== undefined) job.comment = o.comment;
-  if (o.reasonCode !== undefined) job.reasonCode = o.reasonCode;
-  job.lastUpdatedAtMs = w.now();
-  for (const list of job.executions.values()) {
-    const rec = latest(list);
-    if (rec === undefined || !isPending(rec.status)) continue;
-    // Without force an IN_PROGRESS execution keeps running and may still report (docs/PROTOCOL.md §4.6).
-    if (rec.status === 'IN_PROGRESS' && !force) continue;
-    rec.forceCanceled = force;
-    w.transition(rec, 'CANCELED', { by: 'service', bumpVersion: w.opts.bumpVersionOnServiceTransition });
-  }
+  cancelExecutions(w, job, o.force === true, o);
   return { ok: true, value: jobRef(job) };
 }
 
@@ -200,5 +194,6 @@ export function describeJob(w: World, jobId: string): Result<{ job: Record<strin
   if (job.comment !== undefined) out.comment = job.comment;
   if (job.reasonCode !== undefined) out.reasonCode = job.reasonCode;
   if (job.inProgressTimeoutMinutes !== undefined) out.timeoutConfig = { inProgressTimeoutInMinutes: job.inProgressTimeoutMinutes };
+  Object.assign(out, describePlan(job, w.now()));
   return { ok: true, value: { job: out } };
 }

@@ -5,6 +5,7 @@
  * of thousands of executions.
  */
 import type { Details, ExecStatus } from '../../jobs/types';
+import type { JobPlan } from './plan';
 
 export interface ExecRecord {
   readonly jobId: string;
@@ -24,7 +25,7 @@ export interface ExecRecord {
   inProgressDeadlineMs?: number;
 }
 
-export type JobStatus = 'IN_PROGRESS' | 'CANCELED' | 'COMPLETED' | 'DELETION_IN_PROGRESS';
+export type JobStatus = 'IN_PROGRESS' | 'CANCELED' | 'COMPLETED' | 'DELETION_IN_PROGRESS' | 'SCHEDULED';
 
 export interface JobRecord {
   readonly jobId: string;
@@ -37,7 +38,8 @@ export interface JobRecord {
   readonly namespaceId?: string;
   readonly targetSelection: 'SNAPSHOT' | 'CONTINUOUS';
   readonly targets: string[];
-  readonly inProgressTimeoutMinutes?: number;
+  /** Changed by UpdateJob; applies to executions that start afterwards. */
+  inProgressTimeoutMinutes?: number;
   readonly createdAtMs: number;
   status: JobStatus;
   lastUpdatedAtMs: number;
@@ -45,6 +47,8 @@ export interface JobRecord {
   forceCanceled?: boolean;
   comment?: string;
   reasonCode?: string;
+  /** Rollout, abort and scheduling (docs/ROLLOUT.md); absent when the job has none of them. */
+  plan?: JobPlan;
   /** Executions per thing, oldest first; the last one is the "latest" of docs/PROTOCOL.md §4.4. */
   readonly executions: Map<string, ExecRecord[]>;
 }

@@ -24,6 +24,9 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   responsesToRequesterOnly: true,
   duplicateTerminalCheck: 'version-first',
   presignPlaceholders: true,
+  defaultRolloutPerMinute: 0,
+  abortCounting: 'things',
+  lateTargetsWaitForWindow: true,
 } satisfies SimOptions);
 
 /** A device-plane refusal, transport-neutral; MQTT sends it as is, HTTPS maps it. */
