@@ -170,7 +170,8 @@ export class JobsService {
    * replays the skipped stretch one event at a time.
    */
   tick(): void {
-    const now = this.world.now();
+    // The clock itself, not world.now(): replayed instants must not be clamped to this read.
+    const now = this.world.clock.now();
     // Each round handles one instant; the bound only guards against a plan that never settles.
     for (let round = 0; round < 1_000_000; round++) {
       const t = earliest(this.nextTimerAt(), this.nextPlanAt());

@@ -44,7 +44,7 @@ export interface JobPlan {
 /** A plan when the job needs one: any of the three configurations, or a service-wide default rate. */
 export function makePlan(c: JobConfigs, now: number, defaultPerMinute: number): JobPlan | undefined {
   if (c.rollout === undefined && c.abort === undefined && c.schedule === undefined && defaultPerMinute <= 0) return undefined;
-  const plan: JobPlan = { echo: {}, waiting: [], next: 0, late: [], notified: 0, pacer: { minuteStartMs: undefined, inMinute: 0 }, over: false, ended: false, at: now };
+  const plan: JobPlan = { echo: {}, waiting: [], next: 0, late: [], notified: 0, pacer: { minuteStartMs: undefined, rate: 0, inMinute: 0 }, over: false, ended: false, at: now };
   if (c.rollout !== undefined) [plan.rollout, plan.echo.jobExecutionsRolloutConfig] = [c.rollout.spec, c.rollout.echo];
   else if (defaultPerMinute > 0) plan.rollout = { maximumPerMinute: defaultPerMinute };
   if (c.abort !== undefined) [plan.abort, plan.echo.abortConfig] = [c.abort.criteria, c.abort.echo];
@@ -95,7 +95,7 @@ function windowAt(plan: JobPlan, t: number): WindowState {
 
 function create(w: World, job: JobRecord, plan: JobPlan, t: number): boolean {
   if (windowAt(plan, t).open === false) return false;
-  const n = room(plan.pacer, rateOf(plan, job), t);
+  const n = room(plan.pacer, () => rateOf(plan, job), t);
   if (n <= 0) return false;
   const take = Math.min(n, plan.waiting.length - plan.next);
   for (let i = 0; i < take; i++) {
@@ -112,8 +112,7 @@ function pump(w: World, job: JobRecord, plan: JobPlan, t: number): void {
     plan.late = [];
     for (const thing of late) w.queueExecution(job, thing);
   }
-  // The rate may rise as executions are created (numberOfNotifiedThings), so loop until it stops.
-  while (plan.next < plan.waiting.length && create(w, job, plan, t));
+  if (plan.next < plan.waiting.length) create(w, job, plan, t);
   if (plan.next >= plan.waiting.length) {
     plan.waiting = [];
     plan.next = 0;
@@ -175,7 +174,7 @@ export function nextPlanEvent(job: JobRecord): number | undefined {
   if (holdsTargets(plan)) {
     const win = windowAt(plan, plan.at);
     if (!win.open) next = win.until;
-    else if (plan.late.length > 0 || plan.pacer.minuteStartMs === undefined || rateOf(plan, job) > plan.pacer.inMinute) next = plan.at;
+    else if (plan.late.length > 0 || plan.pacer.minuteStartMs === undefined || plan.pacer.rate > plan.pacer.inMinute) next = plan.at;
     else next = nextMinute(plan.pacer);
   }
   if (next === undefined) return end;

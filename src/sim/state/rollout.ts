@@ -4,7 +4,8 @@
  * exponential rate starts at `baseRatePerMinute` and is multiplied by `incrementFactor` each time
  * another `numberOfNotifiedThings` things have been notified or another `numberOfSucceededThings`
  * have succeeded (AWS's table: 50, 100, 200, 400 per minute at 1000, 2000, 3000 notified), never
- * above `maximumPerMinute`. Minutes are counted from the first execution of each stretch.
+ * above `maximumPerMinute`. Minutes are counted from the first execution of each stretch, and each
+ * minute keeps the rate it started with.
  */
 import { MINUTE_MS } from './schedule';
 
@@ -39,19 +40,21 @@ export function ratePerMinute(spec: RolloutSpec, notified: number, succeeded: nu
   return Math.max(1, Math.min(cap, Math.floor(rate + 1e-9)));
 }
 
-/** The current rollout minute: when it began and how many executions it has created. */
+/** The current rollout minute: when it began, its rate, and how many executions it has created. */
 export interface Pacer {
   minuteStartMs: number | undefined;
+  rate: number;
   inMinute: number;
 }
 
-/** Starts a new minute at `t` when the current one is over; returns how many more may be created at `t`. */
-export function room(p: Pacer, rate: number, t: number): number {
+/** Starts a new minute at `t` (at the rate `rateNow()` gives) when the current one is over; returns how many more may be created at `t`. */
+export function room(p: Pacer, rateNow: () => number, t: number): number {
   if (p.minuteStartMs === undefined || t >= p.minuteStartMs + MINUTE_MS) {
     p.minuteStartMs = t;
+    p.rate = rateNow();
     p.inMinute = 0;
   }
-  return Math.max(0, rate - p.inMinute);
+  return Math.max(0, p.rate - p.inMinute);
 }
 
 /** When the next execution may be created, if the current minute is used up. */

@@ -172,8 +172,9 @@ export class World {
     });
     this.record(rec, from, to, o.by);
     if (!isPending(to)) {
-      this.maybeCompleteJob(this.jobOf(rec));
+      // Abort first: a job whose last execution meets the criteria shows CANCELED, not COMPLETED.
       this.onSettled?.(rec);
+      this.maybeCompleteJob(this.jobOf(rec));
     }
   }
 
