@@ -39,8 +39,10 @@ import {
   sendJson,
   serviceError,
 } from './http-util';
-import type { RunningServer } from './http-util';
+import type { Outcome, Route, RunningServer } from './http-util';
 import type { ClockControl } from './clock';
+import { fleetRoutes } from './http-control-fleet';
+import type { FleetService } from './http-control-fleet';
 import type { Faults, Result, ServiceError } from './types';
 import type { JobsService } from './service';
 
@@ -56,7 +58,8 @@ export interface ControlPlaneIssuer {
   attachThingPrincipal(thing: string, principalArn: string): Promise<void>;
 }
 
-export type ControlPlaneService = Pick<
+export type ControlPlaneService = FleetService &
+  Pick<
   JobsService,
   | 'createJob'
   | 'cancelJob'
@@ -85,19 +88,6 @@ export interface ControlPlaneOptions {
   log?: Logger;
 }
 
-interface Req {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  body: Record<string, unknown>;
-  headers: IncomingMessage['headers'];
-}
-
-type Outcome = Result<unknown> | Promise<Result<unknown>>;
-interface Route {
-  method: string;
-  path: string[];
-  run: (r: Req) => Outcome;
-}
 
 const ok = (value: unknown): Result<unknown> => ({ ok: true, value });
 const fail = (error: ServiceError): Result<unknown> => ({ ok: false, error });
@@ -166,6 +156,7 @@ function routes(o: ControlPlaneOptions): Route[] {
     { method: 'GET', path: ['sim', 'clock'], run: () => clockState(o.clock) },
     { method: 'POST', path: ['sim', 'clock'], run: (r) => moveClock(o.clock, r.body) },
   ];
+  table.push(...fleetRoutes(s));
   return o.issuer === undefined ? table : [...table, ...provisioning(s, o.issuer)];
 }
 
@@ -242,6 +233,8 @@ function thingId(name: string): string {
 const PARAM_RULES: Record<string, { re: RegExp; what: string }> = {
   thing: { re: LIMITS.thingName, what: 'thingName must match [a-zA-Z0-9:_-]{1,128}' },
   jobId: { re: LIMITS.jobId, what: 'jobId must match [a-zA-Z0-9_-]{1,64}' },
+  thingGroupName: { re: /^[a-zA-Z0-9:_-]{1,128}$/, what: 'thingGroupName must match [a-zA-Z0-9:_-]{1,128}' },
+  executionNumber: { re: /^\d{1,16}$/, what: 'executionNumber must be a whole number' },
 };
 
 type Matched = { route: Route; params: Record<string, string> } | { error: ServiceError };

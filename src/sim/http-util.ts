@@ -10,6 +10,22 @@ import type { AddressInfo } from 'node:net';
 import { MAX_ADVANCE_MS } from './clock';
 import type { CreateJobInput, Faults, Result, ServiceError } from './types';
 
+/** One control-plane request as a route sees it. */
+export interface Req {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  headers: IncomingMessage['headers'];
+}
+
+export type Outcome = Result<unknown> | Promise<Result<unknown>>;
+
+export interface Route {
+  method: string;
+  path: string[];
+  run: (r: Req) => Outcome;
+}
+
 /** Largest request body either front accepts; a full update with 10×1024-char details is ~11 KiB. */
 export const MAX_BODY_BYTES = 128 * 1024;
 
@@ -242,32 +258,13 @@ export function guardClientErrors(server: HttpServer | HttpsServer): void {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = <T>(message: string): Result<T> => ({ ok: false, error: invalidRequest(message) });
-const optString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 
-/** CreateJob body (@aws-sdk/client-iot: targets, document, description, namespaceId, targetSelection, timeoutConfig). */
+/**
+ * CreateJob body: the job id comes from the path, every body member goes to the service, which
+ * checks each one against AWS's model (state/job-fields.ts) and refuses unknown or unsupported ones.
+ */
 export function checkCreateJob(jobId: string, b: Obj): Result<CreateJobInput> {
-  if (b.document === undefined && b.documentSource !== undefined) return bad('documentSource is not supported here; send the document inline');
-  if (!Array.isArray(b.targets) || !b.targets.every((t) => typeof t === 'string')) return bad('targets must be a list of thing ARNs');
-  if (typeof b.document !== 'string') return bad('document is required');
-  for (const k of ['description', 'namespaceId', 'targetSelection'] as const) {
-    if (!optString(b[k])) return bad(`${k} must be a string`);
-  }
-  const input: CreateJobInput = { jobId, targets: b.targets as string[], document: b.document };
-  if (typeof b.description === 'string') input.description = b.description;
-  if (typeof b.namespaceId === 'string') input.namespaceId = b.namespaceId;
-  if (b.targetSelection !== undefined) input.targetSelection = b.targetSelection as 'SNAPSHOT' | 'CONTINUOUS';
-  if (b.timeoutConfig !== undefined) {
-    const t = b.timeoutConfig;
-    if (!isObj(t) || (t.inProgressTimeoutInMinutes !== undefined && typeof t.inProgressTimeoutInMinutes !== 'number')) {
-      return bad('timeoutConfig.inProgressTimeoutInMinutes must be a number');
-    }
-    input.timeoutConfig = t.inProgressTimeoutInMinutes === undefined ? {} : { inProgressTimeoutInMinutes: t.inProgressTimeoutInMinutes };
-  }
-  // Rollout, abort and scheduling are checked whole by the service (docs/ROLLOUT.md).
-  for (const k of ['jobExecutionsRolloutConfig', 'abortConfig', 'schedulingConfig'] as const) {
-    if (b[k] !== undefined && b[k] !== null) input[k] = b[k];
-  }
-  return { ok: true, value: input };
+  return { ok: true, value: { ...b, jobId } as CreateJobInput };
 }
 
 /** CancelJobExecution body: expectedVersion (long), statusDetails (string map). */

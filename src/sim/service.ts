@@ -6,7 +6,9 @@
  */
 import { AgentError } from '../lib/errors';
 import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../jobs/types';
-import type { CreateJobInput, Faults, Publication, Result, ServiceInit, SimOptions } from './types';
+import type { CreateJobInput, Faults, Publication, Result, ServiceInit, SimOptions, UpdateJobInput } from './types';
+import * as groupOps from './state/group-ops';
+import * as admin from './state/job-admin';
 import { cancelJobExecution, describeExecutionControl, listForJob, listForThing } from './state/executions';
 import type { CancelExecutionOpts, ListQuery } from './state/executions';
 import { httpDescribe, httpGetPending, httpStartNext, httpUpdate } from './state/http';
@@ -14,6 +16,7 @@ import { cancelJob, createJob, deleteJob, describeJob } from './state/jobs';
 import type { CancelJobOpts, Names } from './state/jobs';
 import { deadlineOf } from './state/model';
 import type { ExecRecord, HistoryEntry } from './state/model';
+import { installLifecycle } from './state/lifecycle';
 import { handleMqtt } from './state/mqtt';
 import type { FrontDeps } from './state/mqtt';
 import { DEFAULT_SIM_OPTIONS } from './state/options';
@@ -26,6 +29,7 @@ export { DEFAULT_SIM_OPTIONS };
 export type { HistoryEntry };
 
 type JobRef = { jobArn: string; jobId: string; description?: string };
+type Obj = Record<string, unknown>;
 type ListResult = Result<{ executionSummaries: unknown[]; nextToken?: string }>;
 
 export class JobsService {
@@ -40,7 +44,9 @@ export class JobsService {
   constructor(init: ServiceInit) {
     this.options = Object.freeze({ ...DEFAULT_SIM_OPTIONS, ...(init.options ?? {}) });
     this.world = new World(this.options, init.clock);
-    this.world.onSettled = (rec) => checkAbort(this.world, rec);
+    // Abort criteria before retries: a job they cancel queues no retry.
+    this.world.terminalHooks.push((rec, job) => checkAbort(this.world, rec, job));
+    installLifecycle(this.world);
     this.names = { region: init.region ?? 'us-east-1', accountId: init.accountId ?? '123456789012' };
     this.publish = init.publish;
     this.random = init.random ?? Math.random;
@@ -159,6 +165,68 @@ export class JobsService {
 
   listJobExecutionsForJob(jobId: string, q: ListQuery): ListResult {
     return listForJob(this.world, this.names, jobId, q);
+  }
+
+  // ---- fleets: thing groups, targets, the rest of the job lifecycle (docs/FLEETS.md)
+
+  createThingGroup(name: string, body: Obj): Result<Obj> {
+    return groupOps.createThingGroup(this.world, this.names, name, body);
+  }
+
+  describeThingGroup(name: string): Result<Obj> {
+    return groupOps.describeThingGroup(this.world, name);
+  }
+
+  updateThingGroup(name: string, body: Obj): Result<Obj> {
+    return groupOps.updateThingGroup(this.world, name, body);
+  }
+
+  deleteThingGroup(name: string, expectedVersion?: number): Result<Obj> {
+    return this.flushed(groupOps.deleteThingGroup(this.world, name, expectedVersion));
+  }
+
+  listThingGroups(q: Parameters<typeof groupOps.listThingGroups>[1]): Result<Obj> {
+    return groupOps.listThingGroups(this.world, q);
+  }
+
+  addThingToThingGroup(body: Obj): Result<Obj> {
+    return this.flushed(groupOps.addThingToThingGroup(this.world, body));
+  }
+
+  removeThingFromThingGroup(body: Obj): Result<Obj> {
+    return this.flushed(groupOps.removeThingFromThingGroup(this.world, body));
+  }
+
+  updateThingGroupsForThing(body: Obj): Result<Obj> {
+    return this.flushed(groupOps.updateThingGroupsForThing(this.world, body));
+  }
+
+  listThingsInThingGroup(name: string, q: Parameters<typeof groupOps.listThingsInThingGroup>[2]): Result<Obj> {
+    return groupOps.listThingsInThingGroup(this.world, name, q);
+  }
+
+  listThingGroupsForThing(thing: string, q: Parameters<typeof groupOps.listThingGroupsForThing>[2]): Result<Obj> {
+    return groupOps.listThingGroupsForThing(this.world, thing, q);
+  }
+
+  updateJob(jobId: string, input: UpdateJobInput): Result<Obj> {
+    return this.flushed(admin.updateJob(this.world, jobId, input));
+  }
+
+  associateTargetsWithJob(jobId: string, body: Obj): Result<JobRef> {
+    return this.flushed(admin.associateTargetsWithJob(this.world, this.names, jobId, body));
+  }
+
+  deleteJobExecution(jobId: string, thing: string, executionNumber: number, o: admin.DeleteExecutionOpts): Result<Obj> {
+    return this.flushed(admin.deleteJobExecution(this.world, jobId, thing, executionNumber, o));
+  }
+
+  getJobDocument(jobId: string): Result<{ document: string }> {
+    return admin.getJobDocument(this.world, jobId);
+  }
+
+  listJobs(q: admin.ListJobsQuery): Result<Obj> {
+    return admin.listJobs(this.world, q);
   }
 
   // ---- timers

@@ -4,6 +4,7 @@
  * returns its result and pushes any MQTT messages it causes into the `publish` sink immediately.
  */
 import type { Clock } from '../lib/clock';
+import type { RetryConfig } from './state/retry';
 
 /** The spec's §10 open questions, as switches. Defaults are the spec's recommendations. */
 export interface SimOptions {
@@ -52,6 +53,11 @@ export interface SimOptions {
   abortCounting: 'things' | 'executions';
   /** docs/ROLLOUT.md §R.3: a thing joining a continuous job's group outside every maintenance window waits for the next one (true) or gets its execution at once. */
   lateTargetsWaitForWindow: boolean;
+  /**
+   * docs/FLEETS.md §A.2: an IN_PROGRESS execution whose thing stops being a target of a continuous
+   * job becomes REMOVED (default), or keeps running and may still report ('keep').
+   */
+  inProgressOnLeave: 'REMOVED' | 'keep';
 }
 
 /** Fault injection, per thing, switchable at run time (`*` = every thing). */
@@ -91,20 +97,35 @@ export interface ServiceError {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ServiceError };
 
+/**
+ * CreateJob's members as @aws-sdk/client-iot sends them. Every member is checked against the table
+ * in state/job-fields.ts; members named there as unsupported are refused, unknown ones too.
+ */
 export interface CreateJobInput {
   jobId: string;
-  /** Thing ARNs (`arn:aws:iot:region:acct:thing/NAME`) or bare thing names. */
+  /** Thing and thing-group ARNs (`arn:aws:iot:region:acct:thing/NAME`, `…:thinggroup/NAME`) or bare thing names. */
   targets: string[];
   /** The job document as JSON text. */
-  document: string;
+  document?: string;
   description?: string;
   namespaceId?: string;
   targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
   timeoutConfig?: { inProgressTimeoutInMinutes?: number };
-  /** Checked by the service (docs/ROLLOUT.md), so their shapes stay unknown here. */
-  jobExecutionsRolloutConfig?: unknown;
-  abortConfig?: unknown;
-  schedulingConfig?: unknown;
+  jobExecutionsRetryConfig?: RetryConfig;
+  presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
+  tags?: { Key: string; Value?: string }[];
+  /** Anything else the caller sent: checked (and refused when unknown or unsupported). */
+  [member: string]: unknown;
+}
+
+/** UpdateJob's members. */
+export interface UpdateJobInput {
+  description?: string;
+  timeoutConfig?: { inProgressTimeoutInMinutes?: number };
+  jobExecutionsRetryConfig?: RetryConfig;
+  presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
+  namespaceId?: string;
+  [member: string]: unknown;
 }
 
 export interface ServiceInit {

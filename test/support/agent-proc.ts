@@ -101,7 +101,9 @@ module.exports = {
       const t = setTimeout(resolve, doc.ms || 0);
       ctx.signal.addEventListener('abort', () => { clearTimeout(t); fs.appendFileSync(ctx.options.logFile, JSON.stringify({ aborted: ctx.job.jobId, reason: String(ctx.signal.reason && ctx.signal.reason.message) }) + '\\n'); reject(ctx.signal.reason); }, { once: true });
     });
-    return doc.fail ? { status: 'FAILED', details: { reason: 'asked to fail' } } : { status: 'SUCCEEDED', details: { ran: ctx.job.jobId } };
+    // failUntil: N fails every execution numbered below N, so a retried job succeeds as execution N.
+    const fail = doc.fail || (doc.failUntil && ctx.job.executionNumber < doc.failUntil);
+    return fail ? { status: 'FAILED', details: { reason: 'asked to fail' } } : { status: 'SUCCEEDED', details: { ran: ctx.job.jobId } };
   },
 };
 `,

@@ -78,6 +78,7 @@ function execSummary(rec: ExecRecord): Record<string, unknown> {
     queuedAt: ctlTime(rec.queuedAtMs),
     lastUpdatedAt: ctlTime(rec.lastUpdatedAtMs),
     executionNumber: rec.executionNumber,
+    retryAttempt: rec.retryAttempt,
   };
   if (rec.startedAtMs !== undefined) s.startedAt = ctlTime(rec.startedAtMs);
   return s;

@@ -120,7 +120,7 @@ export function checkAbort(v: unknown): Checked<AbortChecked> {
   return { ok: true, value: { criteria, echo: { criteriaList: criteria.map((c) => ({ ...c })) } } };
 }
 
-export function checkSchedule(v: unknown, now: number): Checked<ScheduleSpec> {
+export function checkSchedule(v: unknown, now: number | undefined): Checked<ScheduleSpec> {
   const r = checkScheduling(v, now);
   return r.ok ? r : bad(r.message);
 }
@@ -132,10 +132,7 @@ export interface JobConfigs {
   schedule?: ScheduleSpec;
 }
 
-export function checkJobConfigs(
-  input: { jobExecutionsRolloutConfig?: unknown; abortConfig?: unknown; schedulingConfig?: unknown },
-  now: number,
-): Checked<JobConfigs> {
+export function checkJobConfigs(input: Readonly<Record<string, unknown>>, now: number): Checked<JobConfigs> {
   const out: JobConfigs = {};
   if (present(input.jobExecutionsRolloutConfig)) {
     const r = checkRollout(input.jobExecutionsRolloutConfig);
@@ -153,4 +150,14 @@ export function checkJobConfigs(
     out.schedule = r.value;
   }
   return { ok: true, value: out };
+}
+
+/** The same checks as members of the request shapes (state/fields.ts): the first problem, or undefined. */
+export const rolloutMember = (v: unknown): string | undefined => problem(checkRollout(v));
+export const abortMember = (v: unknown): string | undefined => problem(checkAbort(v));
+/** Shape only: the rules relative to the current time are CreateJob's (checkJobConfigs). */
+export const schedulingMember = (v: unknown): string | undefined => problem(checkSchedule(v, undefined));
+
+function problem(r: Checked<unknown>): string | undefined {
+  return r.ok ? undefined : r.error.message;
 }

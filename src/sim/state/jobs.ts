@@ -3,16 +3,18 @@
  * DescribeJob. Device-visible effects (queueing, cancel, deletion) go through the World so that
  * notifications follow the same rules as device-caused changes.
  */
-import { LIMITS } from '../../jobs/types';
 import type { CreateJobInput, Result, ServiceError } from '../types';
 import { cancelExecutions } from './cancel';
 import { checkJobConfigs } from './job-config';
 import { latest } from './model';
 import type { JobRecord } from './model';
 import { serviceError } from './options';
-import { admitTargets, describePlan, initialStatus, makePlan } from './plan';
+import { checkBody } from './fields';
+import { CREATE_JOB } from './job-fields';
+import { describePlan, initialStatus, makePlan } from './plan';
 import { hasPlaceholders } from './render';
-import { isObj, validJobId, validNamespace, validThing } from './validate';
+import { addTargets, MAX_JOB_TARGETS, resolveTargets } from './targets';
+import { validThing } from './validate';
 import type { World } from './world';
 
 export interface Names {
@@ -32,6 +34,15 @@ export function thingArn(n: Names, thing: string): string {
   return `arn:aws:iot:${n.region}:${n.accountId}:thing/${thing}`;
 }
 
+export function groupArn(n: Names, group: string): string {
+  return `arn:aws:iot:${n.region}:${n.accountId}:thinggroup/${group}`;
+}
+
+/** Resolved targets as this account's ARNs, things first. */
+export function targetArns(n: Names, r: { things: string[]; groups: string[] }): string[] {
+  return [...r.things.map((t) => thingArn(n, t)), ...r.groups.map((g) => groupArn(n, g))];
+}
+
 /** Control-plane timestamps: epoch seconds, with milliseconds as a fraction like the real API. */
 export function ctlTime(ms: number): number {
   return ms / 1000;
@@ -47,50 +58,31 @@ export function targetThing(target: unknown): string | undefined {
   return validThing(name) ? name : undefined;
 }
 
-const MAX_DESCRIPTION = 2028;
-
 function validateCreate(w: World, input: CreateJobInput): ServiceError | undefined {
-  if (!isObj(input)) return badRequest('request body must be an object');
-  if (typeof input.jobId !== 'string' || !validJobId(input.jobId)) return badRequest('jobId must match [a-zA-Z0-9_-]{1,64}');
-  if (!Array.isArray(input.targets) || input.targets.length === 0) return badRequest('targets must be a non-empty list');
-  const bad = input.targets.find((t) => targetThing(t) === undefined);
-  if (bad !== undefined) return badRequest(`target ${JSON.stringify(bad)} is not a thing ARN or thing name`);
+  const shape = checkBody(input, CREATE_JOB);
+  if (shape !== undefined) return shape;
   if (typeof input.document !== 'string') return badRequest('document is required');
-  if (input.document.length > LIMITS.jobDocumentMax) return badRequest(`document is longer than ${LIMITS.jobDocumentMax} characters`);
   try {
     JSON.parse(input.document);
   } catch {
     return badRequest('document is not valid JSON');
   }
-  if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > MAX_DESCRIPTION))
-    return badRequest(`description must be a string of at most ${MAX_DESCRIPTION} characters`);
-  if (input.namespaceId !== undefined && (typeof input.namespaceId !== 'string' || !validNamespace(input.namespaceId)))
-    return badRequest('namespaceId must match [a-zA-Z0-9_-]+');
-  if (input.targetSelection !== undefined && input.targetSelection !== 'SNAPSHOT' && input.targetSelection !== 'CONTINUOUS')
-    return badRequest('targetSelection must be SNAPSHOT or CONTINUOUS');
-  const t = input.timeoutConfig?.inProgressTimeoutInMinutes;
-  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > 10080))
-    return badRequest('timeoutConfig.inProgressTimeoutInMinutes must be between 1 and 10080');
+  if (input.targets.length > MAX_JOB_TARGETS) return limitExceeded(`a job has at most ${MAX_JOB_TARGETS} targets`);
   if (w.jobs.has(input.jobId)) return serviceError('ResourceAlreadyExistsException', 409, `Job ${input.jobId} already exists`);
   return undefined;
 }
 
+export const limitExceeded = (m: string): ServiceError => serviceError('LimitExceededException', 410, m);
+
 type JobRef = { jobArn: string; jobId: string; description?: string };
 
-function jobRef(job: JobRecord): JobRef {
+export function jobRef(job: JobRecord): JobRef {
   const r: JobRef = { jobArn: job.jobArn, jobId: job.jobId };
   if (job.description !== undefined) r.description = job.description;
   return r;
 }
 
-export function createJob(w: World, n: Names, input: CreateJobInput): Result<JobRef> {
-  const invalid = validateCreate(w, input);
-  if (invalid !== undefined) return err(invalid);
-  const configs = checkJobConfigs(input, w.now());
-  if (!configs.ok) return configs;
-  const now = w.now();
-  const plan = makePlan(configs.value, now, w.opts.defaultRolloutPerMinute);
-  const names = [...new Set(input.targets.map((t) => targetThing(t) as string))];
+function newJob(n: Names, input: CreateJobInput & { document: string }, now: number): JobRecord {
   const job: JobRecord = {
     jobId: input.jobId,
     jobArn: `arn:aws:iot:${n.region}:${n.accountId}:job/${input.jobId}`,
@@ -98,20 +90,38 @@ export function createJob(w: World, n: Names, input: CreateJobInput): Result<Job
     parsedDocument: JSON.parse(input.document),
     hasPlaceholders: hasPlaceholders(input.document),
     targetSelection: input.targetSelection ?? 'SNAPSHOT',
-    targets: names.map((t) => thingArn(n, t)),
+    targets: [],
+    thingTargets: new Set(),
+    groupTargets: new Set(),
+    retries: new Map(),
     createdAtMs: now,
-    status: initialStatus(plan),
+    status: 'IN_PROGRESS',
     lastUpdatedAtMs: now,
     executions: new Map(),
-    ...(input.description !== undefined ? { description: input.description } : {}),
-    ...(input.namespaceId !== undefined ? { namespaceId: input.namespaceId } : {}),
-    ...(input.timeoutConfig?.inProgressTimeoutInMinutes !== undefined
-      ? { inProgressTimeoutMinutes: input.timeoutConfig.inProgressTimeoutInMinutes }
-      : {}),
-    ...(plan !== undefined ? { plan } : {}),
   };
+  if (input.description !== undefined) job.description = input.description;
+  if (input.namespaceId !== undefined) (job as { namespaceId?: string }).namespaceId = input.namespaceId;
+  if (input.timeoutConfig?.inProgressTimeoutInMinutes !== undefined) job.inProgressTimeoutMinutes = input.timeoutConfig.inProgressTimeoutInMinutes;
+  if (input.jobExecutionsRetryConfig !== undefined) job.retryConfig = structuredClone(input.jobExecutionsRetryConfig);
+  if (input.presignedUrlConfig !== undefined) job.presignedUrlConfig = { ...input.presignedUrlConfig };
+  if (input.tags !== undefined) job.tags = input.tags.map((t) => ({ ...t }));
+  return job;
+}
+
+export function createJob(w: World, n: Names, input: CreateJobInput): Result<JobRef> {
+  const invalid = validateCreate(w, input);
+  if (invalid !== undefined) return err(invalid);
+  const resolved = resolveTargets(w, input.targets);
+  if (!resolved.ok) return resolved;
+  const arns = targetArns(n, resolved.value);
+  const configs = checkJobConfigs(input, w.now());
+  if (!configs.ok) return configs;
+  const job = newJob(n, input as CreateJobInput & { document: string }, w.now());
+  const plan = makePlan(configs.value, job.createdAtMs, w.opts.defaultRolloutPerMinute);
+  if (plan !== undefined) [job.plan, job.status] = [plan, initialStatus(plan)];
   w.jobs.set(job.jobId, job);
-  admitTargets(w, job, names);
+  addTargets(w, job, arns, resolved.value, 'created');
+  w.maybeCompleteJob(job);
   return { ok: true, value: jobRef(job) };
 }
 
@@ -126,7 +136,7 @@ export function cancelJob(w: World, jobId: string, o: CancelJobOpts): Result<Job
   if (job === undefined) return err(notFound(`Job ${jobId} does not exist`));
   if (job.status === 'COMPLETED' || job.status === 'DELETION_IN_PROGRESS')
     return err(badTransition(`Job ${jobId} is ${job.status} and cannot be canceled`));
-  if (o.comment !== undefined && (typeof o.comment !== 'string' || o.comment.length > MAX_DESCRIPTION))
+  if (o.comment !== undefined && (typeof o.comment !== 'string' || o.comment.length > 2028))
     return err(badRequest('comment is too long'));
   if (o.reasonCode !== undefined && (typeof o.reasonCode !== 'string' || !/^[\p{Lu}\p{Nd}_]{1,128}$/u.test(o.reasonCode)))
     return err(badRequest('reasonCode must match [\\p{Upper}\\p{Digit}_]+'));
@@ -194,6 +204,9 @@ export function describeJob(w: World, jobId: string): Result<{ job: Record<strin
   if (job.comment !== undefined) out.comment = job.comment;
   if (job.reasonCode !== undefined) out.reasonCode = job.reasonCode;
   if (job.inProgressTimeoutMinutes !== undefined) out.timeoutConfig = { inProgressTimeoutInMinutes: job.inProgressTimeoutMinutes };
+  if (job.retryConfig !== undefined) out.jobExecutionsRetryConfig = structuredClone(job.retryConfig);
+  if (job.presignedUrlConfig !== undefined) out.presignedUrlConfig = { ...job.presignedUrlConfig };
+  out.isConcurrent = false;
   Object.assign(out, describePlan(job, w.now()));
   return { ok: true, value: { job: out } };
 }

@@ -6,12 +6,15 @@
  */
 import type { Details, ExecStatus } from '../../jobs/types';
 import type { JobPlan } from './plan';
+import type { RetriesUsed, RetryConfig } from './retry';
 
 export interface ExecRecord {
   readonly jobId: string;
   readonly thing: string;
   readonly namespace: string | undefined;
   readonly executionNumber: number;
+  /** How many retries of this job on this thing came before this execution (0 for a first run). */
+  readonly retryAttempt: number;
   /** Global creation counter: the tie-break for executions queued within the same millisecond. */
   readonly seq: number;
   readonly queuedAtMs: number;
@@ -34,12 +37,21 @@ export interface JobRecord {
   /** Parsed once; re-parsed per delivery only when presigned-URL placeholders are substituted. */
   readonly parsedDocument: unknown;
   readonly hasPlaceholders: boolean;
-  readonly description?: string;
+  description?: string;
   readonly namespaceId?: string;
   readonly targetSelection: 'SNAPSHOT' | 'CONTINUOUS';
+  /** Target ARNs as given (CreateJob, then AssociateTargetsWithJob), things and thing groups. */
   readonly targets: string[];
+  /** The same targets resolved: thing names and thing-group names. */
+  readonly thingTargets: Set<string>;
+  readonly groupTargets: Set<string>;
   /** Changed by UpdateJob; applies to executions that start afterwards. */
   inProgressTimeoutMinutes?: number;
+  retryConfig?: RetryConfig;
+  /** Retries used per thing (docs/FLEETS.md §A.3). */
+  readonly retries: Map<string, RetriesUsed>;
+  presignedUrlConfig?: { roleArn?: string; expiresInSec?: number };
+  tags?: { Key: string; Value?: string }[];
   readonly createdAtMs: number;
   status: JobStatus;
   lastUpdatedAtMs: number;

@@ -27,6 +27,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   defaultRolloutPerMinute: 0,
   abortCounting: 'things',
   lateTargetsWaitForWindow: true,
+  inProgressOnLeave: 'REMOVED',
 } satisfies SimOptions);
 
 /** A device-plane refusal, transport-neutral; MQTT sends it as is, HTTPS maps it. */

@@ -42,8 +42,10 @@ export interface JobPlan {
 }
 
 /** A plan when the job needs one: any of the three configurations, or a service-wide default rate. */
-export function makePlan(c: JobConfigs, now: number, defaultPerMinute: number): JobPlan | undefined {
-  if (c.rollout === undefined && c.abort === undefined && c.schedule === undefined && defaultPerMinute <= 0) return undefined;
+export function makePlan(c: JobConfigs, now: number, defaultPerMinute: number): JobPlan | undefined;
+export function makePlan(c: JobConfigs, now: number, defaultPerMinute: number, always: true): JobPlan;
+export function makePlan(c: JobConfigs, now: number, defaultPerMinute: number, always = false): JobPlan | undefined {
+  if (!always && c.rollout === undefined && c.abort === undefined && c.schedule === undefined && defaultPerMinute <= 0) return undefined;
   const plan: JobPlan = { echo: {}, waiting: [], next: 0, late: [], notified: 0, pacer: { minuteStartMs: undefined, rate: 0, inMinute: 0 }, over: false, ended: false, at: now };
   if (c.rollout !== undefined) [plan.rollout, plan.echo.jobExecutionsRolloutConfig] = [c.rollout.spec, c.rollout.echo];
   else if (defaultPerMinute > 0) plan.rollout = { maximumPerMinute: defaultPerMinute };
@@ -57,19 +59,36 @@ export function initialStatus(plan: JobPlan | undefined): 'SCHEDULED' | 'IN_PROG
   return plan?.schedule?.startAtMs !== undefined ? 'SCHEDULED' : 'IN_PROGRESS';
 }
 
-/** CreateJob's targets: queued at once, or left waiting for the schedule and the rollout rate. */
-export function admitTargets(w: World, job: JobRecord, things: readonly string[]): void {
+/**
+ * A thing became a target of a job with a plan: whether the plan takes it (true) or its execution
+ * is to be created now (false). `paced` targets (CreateJob, AssociateTargetsWithJob) wait for the
+ * start, a maintenance window and the rollout rate; the others (a thing joining a target group
+ * later) only for the start and, per `lateTargetsWaitForWindow`, a window (docs/ROLLOUT.md §R.1).
+ * Once the plan is over, new targets get no execution.
+ */
+export function deferTarget(w: World, job: JobRecord, thing: string, paced: boolean): boolean {
   const plan = job.plan;
-  if (plan === undefined) {
-    for (const thing of things) w.queueExecution(job, thing);
-    return;
-  }
-  for (const thing of things) {
-    w.ensureThing(thing);
+  if (plan === undefined) return false;
+  if (plan.over) return true;
+  if (paced) {
     plan.waiting.push(thing);
+  } else {
+    const waits = job.status === 'SCHEDULED' || (w.opts.lateTargetsWaitForWindow && !windowAt(plan, w.now()).open);
+    if (!waits) return false;
+    plan.late.push(thing);
   }
   w.planned.add(job);
   advancePlan(w, job, w.now());
+  return true;
+}
+
+/** A thing stopped being a target before its execution was created. */
+export function forgetTarget(job: JobRecord, thing: string): void {
+  const plan = job.plan;
+  if (plan === undefined) return;
+  const i = plan.waiting.indexOf(thing, plan.next);
+  if (i >= 0) plan.waiting.splice(i, 1);
+  plan.late = plan.late.filter((t) => t !== thing);
 }
 
 function succeeded(job: JobRecord): number {
@@ -181,24 +200,14 @@ export function nextPlanEvent(job: JobRecord): number | undefined {
   return end === undefined ? next : Math.min(next, end);
 }
 
-/** A thing became a target after CreateJob (continuous jobs): AWS creates its execution at once, outside the rate. */
-export function admitLateTarget(w: World, job: JobRecord, thing: string): void {
-  const plan = job.plan;
-  if (plan === undefined) return void w.queueExecution(job, thing);
-  if (plan.over) return;
-  const waits = job.status === 'SCHEDULED' || (w.opts.lateTargetsWaitForWindow && !windowAt(plan, w.now()).open);
-  if (!waits) return void w.queueExecution(job, thing);
-  w.ensureThing(thing);
-  plan.late.push(thing);
-  w.planned.add(job);
+/** After an execution finished: the first abort criterion met cancels the job (QUEUED executions only). */
+export function checkAbort(w: World, rec: ExecRecord, job: JobRecord): void {
+  if (isFinished(rec.status)) abortIfMet(w, job);
 }
 
-/** After an execution finished: the first abort criterion met cancels the job (QUEUED executions only). */
-export function checkAbort(w: World, rec: ExecRecord): void {
-  if (!isFinished(rec.status)) return;
-  const job = w.jobs.get(rec.jobId);
-  const criteria = job?.plan?.abort;
-  if (job === undefined || criteria === undefined || job.status !== 'IN_PROGRESS') return;
+function abortIfMet(w: World, job: JobRecord): void {
+  const criteria = job.plan?.abort;
+  if (criteria === undefined || job.status !== 'IN_PROGRESS') return;
   const t = tally(job.executions.values(), w.opts.abortCounting);
   const met = firstMet(criteria, t);
   if (met === undefined) return;
@@ -219,4 +228,18 @@ export function describePlan(job: JobRecord, now: number): Obj {
     out.scheduledJobRollouts = next.map((t) => ({ startTime: formatDateTime(t) }));
   }
   return out;
+}
+
+/**
+ * UpdateJob's rollout and abort configurations: a new rate applies from the next rollout minute,
+ * new criteria are checked at once against what has finished so far (docs/ROLLOUT.md §R.6).
+ */
+export function updatePlan(w: World, job: JobRecord, c: Pick<JobConfigs, 'rollout' | 'abort'>): void {
+  if (c.rollout === undefined && c.abort === undefined) return;
+  const plan = job.plan ?? makePlan({}, w.now(), 0, true);
+  job.plan = plan;
+  if (c.rollout !== undefined) [plan.rollout, plan.echo.jobExecutionsRolloutConfig] = [c.rollout.spec, c.rollout.echo];
+  if (c.abort !== undefined) [plan.abort, plan.echo.abortConfig] = [c.abort.criteria, c.abort.echo];
+  abortIfMet(w, job);
+  w.planned.add(job);
 }

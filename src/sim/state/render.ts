@@ -77,13 +77,13 @@ function isoBasic(ms: number): string {
  * on every delivery, as AWS does (docs/PROTOCOL.md §2.6) — so agents that de-duplicate on document text fail
  * here as they would in production. Only URL-safe characters are added, so the JSON stays valid.
  */
-export function presign(text: string, nowMs: number, delivery: number): string {
+export function presign(text: string, nowMs: number, delivery: number, expiresSec = 3600): string {
   return text.replace(PLACEHOLDER, (_m, url: string) => {
     const sig = createHash('sha256').update(`${url}|${nowMs}|${delivery}`).digest('hex');
     const sep = url.includes('?') ? '&' : '?';
     return (
       `${url}${sep}X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${isoBasic(nowMs)}` +
-      `&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`
+      `&X-Amz-Expires=${expiresSec}&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`
     );
   });
 }

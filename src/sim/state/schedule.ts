@@ -112,8 +112,8 @@ function windowsOf(v: unknown): Checked<{ windows: MaintenanceWindow[]; echo: Ob
   return { ok: true, value: { windows, echo } };
 }
 
-/** Validates a CreateJob `schedulingConfig` against the service's current time. */
-export function checkScheduling(v: unknown, now: number): Checked<ScheduleSpec> {
+/** Validates a `schedulingConfig`; with `now`, also AWS's rules relative to the current time. */
+export function checkScheduling(v: unknown, now: number | undefined): Checked<ScheduleSpec> {
   if (!isObj(v)) return no('schedulingConfig must be an object');
   const extra = unknownKey(v, ['startTime', 'endTime', 'endBehavior', 'maintenanceWindows'], 'schedulingConfig');
   if (extra !== undefined) return no(extra);
@@ -121,7 +121,7 @@ export function checkScheduling(v: unknown, now: number): Checked<ScheduleSpec> 
   if (!start.ok) return start;
   const end = time(v, 'endTime');
   if (!end.ok) return end;
-  const bad = checkTimes(start.value, end.value, now);
+  const bad = now === undefined ? undefined : checkTimes(start.value, end.value, now);
   if (bad !== undefined) return no(bad);
   const spec: ScheduleSpec = { windows: [], echo: {} };
   if (start.value !== undefined) [spec.startAtMs, spec.echo.startTime] = [start.value, v.startTime];

@@ -11,6 +11,7 @@ import type { Publication, SimOptions } from '../types';
 import { PendingOrder, deadlineOf, isPending, latest, nsKey } from './model';
 import { holdsTargets } from './plan';
 import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from './model';
+import { ThingGroups } from './groups';
 import { deviceExecution, presign, summary } from './render';
 import type { RenderCtx } from './render';
 
@@ -28,8 +29,12 @@ export class World {
   /** Jobs whose rollout plan still has something to do (docs/ROLLOUT.md). */
   readonly planned = new Set<JobRecord>();
   readonly history: HistoryEntry[] = [];
-  /** Called after an execution reaches a terminal status (abort criteria hook). */
-  onSettled: ((rec: ExecRecord) => void) | undefined;
+  readonly groups = new ThingGroups();
+  /**
+   * Run, in order, after an execution reaches a terminal status and before the job may complete:
+   * the place for what a terminal execution sets off (retries; abort criteria go before them).
+   */
+  readonly terminalHooks: ((rec: ExecRecord, job: JobRecord) => void)[] = [];
   /** The instant being replayed by `at`, and the latest instant handed out: time never runs backwards. */
   private replaying: number | undefined;
   private latestNow = 0;
@@ -114,7 +119,7 @@ export class World {
   private documentText(job: JobRecord): string {
     if (!job.hasPlaceholders || !this.opts.presignPlaceholders) return job.document;
     this.deliveries += 1;
-    return presign(job.document, this.now(), this.deliveries);
+    return presign(job.document, this.now(), this.deliveries, job.presignedUrlConfig?.expiresInSec);
   }
 
   /** Run one change to a pending order and emit the notifications it calls for. */
@@ -126,7 +131,11 @@ export class World {
     if (order.head() !== headBefore) this.emitNotifyNext(thing, ns, order);
   }
 
-  queueExecution(job: JobRecord, thing: string): ExecRecord {
+  /**
+   * A new QUEUED execution with the next executionNumber. Only targets.ts's `thingBecameTarget`
+   * calls this, and the rollout plan for the targets `thingBecameTarget` handed it (plan.ts).
+   */
+  queueExecution(job: JobRecord, thing: string, retryAttempt = 0): ExecRecord {
     const now = this.now();
     const list = job.executions.get(thing) ?? [];
     const rec: ExecRecord = {
@@ -134,6 +143,7 @@ export class World {
       thing,
       namespace: job.namespaceId,
       executionNumber: (latest(list)?.executionNumber ?? 0) + 1,
+      retryAttempt,
       seq: this.nextSeq(),
       queuedAtMs: now,
       status: 'QUEUED',
@@ -172,9 +182,9 @@ export class World {
     });
     this.record(rec, from, to, o.by);
     if (!isPending(to)) {
-      // Abort first: a job whose last execution meets the criteria shows CANCELED, not COMPLETED.
-      this.onSettled?.(rec);
-      this.maybeCompleteJob(this.jobOf(rec));
+      const job = this.jobOf(rec);
+      for (const hook of this.terminalHooks) hook(rec, job);
+      this.maybeCompleteJob(job);
     }
   }
 
@@ -214,6 +224,18 @@ export class World {
       return this.order(rec.thing, rec.namespace).remove(rec);
     });
     if (wasPending) this.record(rec, rec.status, 'DELETED', 'service');
+  }
+
+  /** DeleteJobExecution: the execution disappears from its job too; its number may be reused. */
+  removeExecution(rec: ExecRecord): void {
+    this.deleteExecution(rec);
+    const job = this.jobs.get(rec.jobId);
+    const list = job?.executions.get(rec.thing);
+    if (job === undefined || list === undefined) return;
+    const i = list.indexOf(rec);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) job.executions.delete(rec.thing);
+    this.maybeCompleteJob(job);
   }
 
   maybeCompleteJob(job: JobRecord): void {
