@@ -14,6 +14,8 @@ import { idleRuns } from './scenarios/idle';
 import { latencyRun } from './scenarios/latency';
 import type { LatencyRun } from './scenarios/latency';
 import { mqttRoundTripP50, syncP50 } from './scenarios/limit';
+import { simScaleRun } from './scenarios/sim-scale';
+import type { SimScaleRun } from './scenarios/sim-scale';
 import { startupRuns } from './scenarios/startup';
 import { AGENT_KINDS } from './support/agents';
 import type { AgentKind } from './support/agents';
@@ -127,6 +129,29 @@ async function startup(p: Plan): Promise<Results['startup']> {
   return { ours: fig('ours'), 'ours-crt': fig('ours-crt'), baseline: fig('baseline'), floor: fig('floor') };
 }
 
+async function simScale(p: Plan): Promise<Results['simScale']> {
+  const runs: SimScaleRun[] = [];
+  for (let i = 0; i < p.simScale.runs; i++) {
+    progress(`sim scale: ${p.simScale.things} things, run ${i + 1}/${p.simScale.runs}`);
+    runs.push(await simScaleRun(p.simScale.things, p.simScale.changes));
+  }
+  const fig = (k: keyof SimScaleRun) => spread(runs.map((r) => r[k]));
+  return {
+    things: p.simScale.things,
+    groups: runs[0]?.groups ?? 0,
+    changesPerRun: p.simScale.changes,
+    heapMb: fig('heapMb'),
+    rssMb: fig('rssMb'),
+    addToGroupsMs: fig('addToGroupsMs'),
+    createJobMs: fig('createJobMs'),
+    notificationsOnCreate: runs[0]?.notificationsOnCreate ?? 0,
+    membershipChangeP50Ms: fig('membershipChangeP50Ms'),
+    membershipChangeMaxMs: fig('membershipChangeMaxMs'),
+    listPageP50Ms: fig('listPageP50Ms'),
+    listPageHttpP50Ms: fig('listPageHttpP50Ms'),
+  };
+}
+
 /** The hand-written analysis ("## Findings" onwards) survives a re-run; the tables above it are regenerated. */
 async function keptSections(file: string): Promise<string> {
   const old = await readFile(file, 'utf8').catch(() => '');
@@ -146,6 +171,7 @@ async function main(): Promise<void> {
     latency: await latency(p),
     drain: await drain(p),
     idle: await idle(p),
+    simScale: await simScale(p),
   };
   meta.durationS = Math.round((Date.now() - t0) / 1000);
   meta.loadAvg1m.push(round(loadavg()[0] ?? 0));

@@ -10,6 +10,8 @@ export interface Plan {
   drain: { sizes: Record<AgentKind, number[]>; runs: (size: number) => number; limitMs: (size: number) => number };
   idle: { copies: number; windowMs: number };
   startup: { runs: number };
+  /** The local Jobs service at fleet scale: things in groups under one continuous job, membership changes timed. */
+  simScale: { things: number; changes: number; runs: number };
 }
 
 export function planFrom(env: NodeJS.ProcessEnv): Plan {
@@ -22,6 +24,7 @@ export function planFrom(env: NodeJS.ProcessEnv): Plan {
       drain: { sizes: { ours: [20, 100, 300], 'ours-crt': [20], baseline: [20, 100, 300] }, runs: () => 1, limitMs: () => 60_000 },
       idle: { copies: 1, windowMs: 5_000 },
       startup: { runs: 2 },
+      simScale: { things: 2_000, changes: 50, runs: 1 },
     };
   }
   return {
@@ -38,5 +41,6 @@ export function planFrom(env: NodeJS.ProcessEnv): Plan {
     },
     idle: { copies: 3, windowMs: 60_000 },
     startup: { runs: 5 },
+    simScale: { things: 10_000, changes: 200, runs: 3 },
   };
 }

@@ -36,6 +36,23 @@ export interface Results {
   latency: Record<AgentKind, { jobsPerRun: number; handlerP50: Spread; handlerP99: Spread; succeededP50: Spread; succeededP99: Spread }>;
   drain: Record<AgentKind, Record<string, DrainFigure>>;
   idle: { windowS: number } & Record<Who, { rssMb: Spread; cpuPercent: Spread }>;
+  /** The local Jobs service at fleet scale (absent in results from before it was measured). */
+  simScale?: SimScaleFigure;
+}
+
+export interface SimScaleFigure {
+  things: number;
+  groups: number;
+  changesPerRun: number;
+  heapMb: Spread;
+  rssMb: Spread;
+  addToGroupsMs: Spread;
+  createJobMs: Spread;
+  notificationsOnCreate: number;
+  membershipChangeP50Ms: Spread;
+  membershipChangeMaxMs: Spread;
+  listPageP50Ms: Spread;
+  listPageHttpP50Ms: Spread;
 }
 
 /** The agent kinds a record has, in the usual order (results from before ours-crt have none for it). */
@@ -195,6 +212,30 @@ function targets(r: Results): string[] {
   return ['## Targets (recorded, not asserted)', '', '| target | ours | met |', '|---|---|---|', ...rows.map(([t, v, ok]) => `| ${t} | ${v} | ${ok ? 'yes' : 'NO'} |`), ''];
 }
 
+function simScaleTable(r: Results): string[] {
+  const s = r.simScale;
+  if (s === undefined) return [];
+  return [
+    `## (e) The local Jobs service at fleet scale: ${s.things} things, ${s.groups} groups, one CONTINUOUS job over them`,
+    '',
+    'In one process, no broker: a root group with ten child groups holding the things, then CreateJob targeting the root.',
+    'Every notification the service produces is JSON-encoded, as a front would. A membership change is one thing leaving',
+    `its group (its QUEUED execution → REMOVED) and joining another (a new execution), ${s.changesPerRun} per run.`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| heap for things, groups, memberships and ${s.things} executions, MB | ${fmt(s.heapMb, 1)} |`,
+    `| process RSS after CreateJob, MB | ${fmt(s.rssMb, 0)} |`,
+    `| ${s.things} × AddThingToThingGroup, ms in all | ${fmt(s.addToGroupsMs, 0)} |`,
+    `| CreateJob over the root group (${s.notificationsOnCreate} notifications), ms | ${fmt(s.createJobMs, 1)} |`,
+    `| membership change (leave + join), p50 ms | ${fmt(s.membershipChangeP50Ms, 3)} |`,
+    `| membership change, slowest ms | ${fmt(s.membershipChangeMaxMs, 3)} |`,
+    '| one 250-execution page of ListJobExecutionsForJob in the service, p50 ms | ' + fmt(s.listPageP50Ms, 3) + ' |',
+    '| the same page over the HTTP control plane (request → parsed JSON), p50 ms | ' + fmt(s.listPageHttpP50Ms, 3) + ' |',
+    '',
+  ];
+}
+
 export function renderMarkdown(r: Results): string {
-  return [...header(r), ...targets(r), ...limitTable(r), ...latencyTable(r), ...drainTable(r), ...idleAndStartup(r)].join('\n');
+  return [...header(r), ...targets(r), ...limitTable(r), ...latencyTable(r), ...drainTable(r), ...idleAndStartup(r), ...simScaleTable(r)].join('\n');
 }

@@ -1,7 +1,8 @@
 /**
  * `iot-jobs-agent demo`: the local Jobs service on its embedded broker, the agent, a sample handler
  * and a handful of jobs — one in a namespace (HTTPS data plane), one that fails, one force-canceled
- * while it runs, one with a document no handler accepts — each shown on its way to a final status.
+ * while it runs, one with a document no handler accepts, one that fails once and succeeds when the
+ * service retries it as execution #2 — each shown on its way to a final status.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,10 @@ import type { CliIo, Subcommand } from './args';
 const THING = 'demo-gateway';
 const NS = 'fleet-ops';
 
-/** The sample handler: a few steps with progress; `fail: true` makes it fail, `seconds` sets its length. */
+/**
+ * The sample handler: a few steps with progress; `fail: true` makes it fail, `failFirstRun: true`
+ * fails the first execution only (a retry is execution 2, ctx.job.executionNumber), `seconds` sets its length.
+ */
 const sampleHandler: JobHandler = {
   name: 'sample-update',
   restartPolicy: 'rerun',
@@ -29,12 +33,13 @@ const sampleHandler: JobHandler = {
     return undefined;
   },
   async run(ctx): Promise<HandlerResult> {
-    const d = ctx.document as { seconds?: number; fail?: boolean };
+    const d = ctx.document as { seconds?: number; fail?: boolean; failFirstRun?: boolean };
     const steps = 4;
     for (let i = 1; i <= steps; i++) {
       await sleep(((d.seconds ?? 1) * 1000) / steps, ctx.signal);
       ctx.progress({ step: `${i}/${steps}`, percent: String((i * 100) / steps) });
     }
+    if (d.failFirstRun === true && ctx.job.executionNumber === 1) return { status: 'FAILED', details: { reason: 'mirror unreachable on the first run (simulated)' } };
     return d.fail ? { status: 'FAILED', details: { reason: 'checksum mismatch in step 4 (simulated)' } } : { status: 'SUCCEEDED', details: { result: 'applied' } };
   },
 };
@@ -43,7 +48,11 @@ interface DemoJob {
   jobId: string;
   document: object;
   namespaceId?: string;
+  /** Other CreateJob members. */
+  extra?: object;
   expect: string;
+  /** The execution number the final status is expected on (1 unless retried). */
+  execution?: number;
   note: string;
 }
 
@@ -54,6 +63,14 @@ const JOBS: DemoJob[] = [
   { jobId: 'config-push', document: { operation: 'sample-update', seconds: 0.5, fail: true }, expect: 'FAILED', note: 'handler reports failure' },
   { jobId: 'long-migration', document: { operation: 'sample-update', seconds: 60 }, expect: 'CANCELED', note: 'force-canceled while running' },
   { jobId: 'mystery-op', document: { operation: 'teleport' }, expect: 'REJECTED', note: 'no handler for this operation' },
+  {
+    jobId: 'flaky-download',
+    document: { operation: 'sample-update', seconds: 0.5, failFirstRun: true },
+    extra: { jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 2 }] } },
+    expect: 'SUCCEEDED',
+    execution: 2,
+    note: 'FAILED once, retried by the service, SUCCEEDED as execution #2',
+  },
 ];
 
 async function control(base: string, method: string, path: string, body?: object): Promise<unknown> {
@@ -96,13 +113,16 @@ export const demoCommand: Subcommand = {
     });
     const agent = await createAgent(cfg, { log: createLogger({ level: 'silent' }), handlers: [sampleHandler] });
     agent.on('execution', (e: ExecutionEvent) => {
-      const name = `${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.jobId}`.padEnd(28);
+      const run = e.ref.executionNumber > 1 ? ` #${e.ref.executionNumber}` : '';
+      const name = `${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.jobId}${run}`.padEnd(28);
       if (e.type === 'started') say(`${name} IN_PROGRESS  (handler ${e.handler ?? '?'})`);
       else if (e.type === 'progress') say(`${name}   progress ${JSON.stringify(e.details)}`);
       else if (e.type === 'finished' || e.type === 'rejected') say(`${name} ${e.status ?? ''}  ${e.details?.reason ?? e.details?.result ?? ''}`);
       else if (e.type === 'gone') say(`${name} stopped: the job was canceled in the cloud`);
     });
-    agent.on('reported', (r: { ref: { jobId: string }; status: string; how: string }) => say(`${r.ref.jobId.padEnd(28)} → reported ${r.status} (${r.how})`));
+    agent.on('reported', (r: { ref: { jobId: string; executionNumber: number }; status: string; how: string }) =>
+      say(`${`${r.ref.jobId}${r.ref.executionNumber > 1 ? ` #${r.ref.executionNumber}` : ''}`.padEnd(28)} → reported ${r.status} (${r.how})`),
+    );
     await agent.start();
     say(`agent started for thing ${THING}`);
     for (const j of JOBS) {
@@ -110,14 +130,16 @@ export const demoCommand: Subcommand = {
         targets: [`arn:aws:iot:us-east-1:123456789012:thing/${THING}`],
         document: JSON.stringify(j.document),
         ...(j.namespaceId ? { namespaceId: j.namespaceId } : {}),
+        ...j.extra,
       });
       say(`created job ${j.jobId} — ${j.note}`);
     }
     const service = sim.runtime.service;
-    const statusOf = (jobId: string): string => {
+    const latestOf = (jobId: string): { status: string; executionNumber: number } => {
       const r = service.describeJobExecutionControl(jobId, THING);
-      return r.ok ? String(r.value.execution.status) : 'UNKNOWN';
+      return r.ok ? { status: String(r.value.execution.status), executionNumber: Number(r.value.execution.executionNumber) } : { status: 'UNKNOWN', executionNumber: 0 };
     };
+    const statusOf = (jobId: string): string => latestOf(jobId).status;
     let canceled = false;
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
@@ -136,10 +158,10 @@ export const demoCommand: Subcommand = {
     io.stdout.write('\nSummary\n');
     let ok = true;
     for (const j of JOBS) {
-      const got = statusOf(j.jobId);
-      const mark = got === j.expect ? 'ok ' : 'BAD';
-      if (got !== j.expect) ok = false;
-      io.stdout.write(`  ${mark} ${j.jobId.padEnd(18)} ${got.padEnd(10)} ${j.note}\n`);
+      const got = latestOf(j.jobId);
+      const good = got.status === j.expect && got.executionNumber === (j.execution ?? 1);
+      if (!good) ok = false;
+      io.stdout.write(`  ${good ? 'ok ' : 'BAD'} ${j.jobId.padEnd(18)} ${got.status.padEnd(10)} #${got.executionNumber}  ${j.note}\n`);
     }
     io.stdout.write(`\n${ok ? 'All jobs reached the expected status' : 'Some jobs did not reach the expected status'} in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
     if (f.keep) io.stdout.write(`state kept in ${dir}\n`);

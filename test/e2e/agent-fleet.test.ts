@@ -126,3 +126,35 @@ describe('agent and fleets', () => {
     expect((await agent.exited).code).toBe(0);
   });
 });
+
+describe('agent and fleets, with the other reading of a leave (inProgressOnLeave=keep)', () => {
+  let keep: Stack;
+  beforeAll(async () => {
+    keep = await startStack({ things: ['keep-thing'], sim: { options: { inProgressOnLeave: 'keep' } } });
+  });
+  afterAll(() => keep.close());
+
+  it('a running job whose thing leaves the group runs on and its outcome is accepted', async () => {
+    const thing = 'keep-thing';
+    await keep.iot.send(new CreateThingGroupCommand({ thingGroupName: 'keep-group' }));
+    await keep.iot.send(new AddThingToThingGroupCommand({ thingGroupName: 'keep-group', thingName: thing }));
+    const setup = await agentConfig(keep, thing, 'keep');
+    const agent = new AgentProcess(['run', '--config', setup.configFile]);
+    procs.push(agent);
+    await agent.waitForLog((l) => l.msg === 'connected to the broker');
+    await keep.iot.send(
+      new CreateJobCommand({ jobId: 'keep-1', targets: [GROUP_ARN('keep-group')], document: JSON.stringify({ operation: 'record', ms: 4000 }), targetSelection: 'CONTINUOUS' }),
+    );
+    await waitFor(() => handlerRuns(setup.handlerLog).some((r) => r.jobId === 'keep-1'), 'keep-1 to start');
+    await keep.iot.send(new RemoveThingFromThingGroupCommand({ thingGroupName: 'keep-group', thingName: thing }));
+    // The leave happened while it ran, and left it running.
+    const during = keep.sim.runtime.service.describeJobExecutionControl('keep-1', thing);
+    expect(during.ok && during.value.execution.status).toBe('IN_PROGRESS');
+    await agent.waitForLog(reported('keep-1', 1));
+    const r = keep.sim.runtime.service.describeJobExecutionControl('keep-1', thing);
+    expect(r.ok && r.value.execution.status).toBe('SUCCEEDED');
+    expect(handlerRuns(setup.handlerLog).some((x) => x.aborted === 'keep-1')).toBe(false);
+    agent.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
+  });
+});

@@ -6,7 +6,7 @@ it('demo runs the sim, the agent and the sample jobs to their expected statuses'
   const { code } = await p.exited;
   const out = p.raw.join('\n');
   expect(out).toMatch(/All jobs reached the expected status/);
-  for (const line of ['kernel-report\\s+SUCCEEDED', 'fleet-inventory\\s+SUCCEEDED', 'config-push\\s+FAILED', 'long-migration\\s+CANCELED', 'mystery-op\\s+REJECTED']) {
+  for (const line of ['kernel-report\\s+SUCCEEDED', 'fleet-inventory\\s+SUCCEEDED', 'config-push\\s+FAILED', 'long-migration\\s+CANCELED', 'mystery-op\\s+REJECTED', 'flaky-download\\s+SUCCEEDED\\s+#2']) {
     expect(out).toMatch(new RegExp(line));
   }
   expect(code).toBe(0);
