@@ -266,3 +266,55 @@ describe('abort', () => {
     expect(job(sim, 'A4').status).toBe('CANCELED');
   });
 });
+
+describe('with fleets: continuous jobs and retries', () => {
+  const GROUP = 'arn:aws:iot:us-east-1:123456789012:thinggroup/g';
+
+  it('a thing joining later is not paced; after a STOP_ROLLOUT end a joiner gets no execution', () => {
+    const sim = makeSim();
+    sim.svc.createThingGroup('g', {});
+    for (const t of things(5)) sim.svc.createThing(t);
+    for (const t of ['t1', 't2', 't3']) sim.svc.addThingToThingGroup({ thingGroupName: 'g', thingName: t });
+    create(sim, {
+      jobId: 'C1',
+      targets: [GROUP],
+      targetSelection: 'CONTINUOUS',
+      jobExecutionsRolloutConfig: { maximumPerMinute: 1 },
+      schedulingConfig: { endTime: at(T0 + 30 * MIN) },
+    });
+    expect(executions(sim, 'C1')).toHaveLength(1);
+    sim.svc.addThingToThingGroup({ thingGroupName: 'g', thingName: 't4' });
+    expect(executions(sim, 'C1').map((e) => e.thingArn.split('/')[1])).toEqual(['t1', 't4']);
+    advance(sim, H);
+    expect(executions(sim, 'C1')).toHaveLength(4);
+    sim.svc.addThingToThingGroup({ thingGroupName: 'g', thingName: 't5' });
+    expect(executions(sim, 'C1')).toHaveLength(4);
+    expect(job(sim, 'C1').status).toBe('IN_PROGRESS');
+  });
+
+  it('an abort comes before the retry: a failure that aborts the job queues no retry', () => {
+    const sim = makeSim();
+    create(sim, {
+      jobId: 'AR',
+      targets: ['t1', 't2'],
+      jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 3 }] },
+      abortConfig: { criteriaList: [{ failureType: 'FAILED', action: 'CANCEL', thresholdPercentage: 100, minNumberOfExecutedThings: 1 }] },
+    });
+    sim.mqtt('AR/update', { status: 'FAILED' }, { thing: 't1' });
+    expect(sim.svc.describeJobExecutionControl('AR', 't1')).toMatchObject({ ok: true, value: { execution: { status: 'FAILED', executionNumber: 1 } } });
+    expect([statusOf(sim, 'AR', 't2'), job(sim, 'AR').status]).toEqual(['CANCELED', 'CANCELED']);
+  });
+
+  it('retries are never held by the rollout rate', () => {
+    const sim = makeSim();
+    create(sim, {
+      jobId: 'RR',
+      targets: ['t1', 't2'],
+      jobExecutionsRolloutConfig: { maximumPerMinute: 1 },
+      jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 1 }] },
+    });
+    sim.mqtt('RR/update', { status: 'FAILED' }, { thing: 't1' });
+    expect(sim.svc.describeJobExecutionControl('RR', 't1')).toMatchObject({ ok: true, value: { execution: { status: 'QUEUED', executionNumber: 2 } } });
+    expect(statusOf(sim, 'RR', 't2')).toBeUndefined();
+  });
+});
