@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/log';
 import type { LogLevel } from '../lib/log';
+import { simOptionProblem } from '../sim/state/options';
 import { startJobsService } from '../sim/start';
 import type { SimOptions } from '../sim/types';
 import { intFlag, parseFlags, UsageError } from './args';
@@ -38,6 +39,8 @@ function parseOption(kv: string): [keyof SimOptions, unknown] {
   let value: unknown = raw;
   if (raw === 'true' || raw === 'false') value = raw === 'true';
   else if (/^-?\d+$/.test(raw)) value = Number(raw);
+  const problem = simOptionProblem(key, value);
+  if (problem !== undefined) throw new UsageError(`--option: ${problem}`);
   return [key, value];
 }
 

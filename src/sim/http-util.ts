@@ -295,6 +295,7 @@ export function queryFlags(q: URLSearchParams): Result<{ force?: boolean; execut
 
 export interface ListQueryIn {
   status?: string;
+  jobId?: string;
   namespaceId?: string;
   maxResults?: number;
   nextToken?: string;
@@ -306,7 +307,7 @@ export function listQuery(q: URLSearchParams): Result<ListQueryIn> {
   if (!max.ok) return max;
   const out: ListQueryIn = {};
   if (max.value !== undefined) out.maxResults = max.value;
-  for (const k of ['status', 'namespaceId', 'nextToken'] as const) {
+  for (const k of ['status', 'namespaceId', 'nextToken', 'jobId'] as const) {
     const v = q.get(k);
     if (v !== null) out[k] = v;
   }

@@ -159,7 +159,7 @@ export class JobsService {
     return describeExecutionControl(this.world, this.names, jobId, thing, executionNumber);
   }
 
-  listJobExecutionsForThing(thing: string, q: ListQuery & { namespaceId?: string }): ListResult {
+  listJobExecutionsForThing(thing: string, q: ListQuery & { namespaceId?: string; jobId?: string }): ListResult {
     return listForThing(this.world, thing, q);
   }
 

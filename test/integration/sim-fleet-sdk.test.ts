@@ -205,6 +205,12 @@ describe('retries', () => {
       jobProcessDetails: { numberOfQueuedThings: 1, numberOfFailedThings: 0 },
     });
 
+    const history = await f.iot.send(new ListJobExecutionsForThingCommand({ thingName: 'a', jobId: 'r' }));
+    expect(history.executionSummaries?.map((e) => [e.jobExecutionSummary?.executionNumber, e.jobExecutionSummary?.status])).toEqual([
+      [1, 'FAILED'],
+      [2, 'QUEUED'],
+    ]);
+
     device(f, 'a', 'r', 'FAILED'); // the budget is spent: no third execution
     expect(await statusOf(f, 'r', 'a')).toEqual({ status: 'FAILED', executionNumber: 2 });
     expect((await f.iot.send(new DescribeJobCommand({ jobId: 'r' }))).job).toMatchObject({ status: 'COMPLETED', jobProcessDetails: { numberOfFailedThings: 1 } });

@@ -74,6 +74,24 @@ describe('planReconcile', () => {
   });
 });
 
+describe('planReconcile with retries (each executionNumber its own execution)', () => {
+  it('enqueues a retry of a job whose first execution is journaled, done or running; never the same number twice', () => {
+    const first = refKey({ namespace: '', jobId: 'r', executionNumber: 1 });
+    const reported: JournalEntry = { namespace: '', jobId: 'r', executionNumber: 1, handler: 'h', state: 'reported', startedAt: 1 };
+    const known = {
+      ...noneKnown,
+      isDone: (k: string) => k === first,
+      journal: (r: { jobId: string; executionNumber: number }) => (r.jobId === 'r' && r.executionNumber === 1 ? reported : undefined),
+    };
+    const plan = planReconcile('', { timestamp: 1, inProgressJobs: [], queuedJobs: [s('r', 2), s('r', 1)] }, known, [], [], false);
+    expect(plan.enqueue.map((c) => [c.jobId, c.executionNumber])).toEqual([['r', 2]]);
+    // Execution 1 still running when the listing shows only execution 2: confirm 1, enqueue 2.
+    const racing = planReconcile('', { timestamp: 1, inProgressJobs: [], queuedJobs: [s('r', 2)] }, noneKnown, [], [first], false);
+    expect(racing.confirmRunning).toEqual([first]);
+    expect(racing.enqueue.map((c) => c.executionNumber)).toEqual([2]);
+  });
+});
+
 describe('recoveryPlan', () => {
   const h = (name: string, restartPolicy?: JobHandler['restartPolicy']): JobHandler => ({ name, ...(restartPolicy ? { restartPolicy } : {}), run: () => Promise.resolve({ status: 'SUCCEEDED' }) });
   const registry = mapRegistry(new Map([['f', h('f')], ['r', h('r', 'rerun')], ['s', h('s', 'resume')]]));

@@ -84,6 +84,7 @@ describe('describeJob', () => {
           createdAt: S0,
           lastUpdatedAt: S0,
           timeoutConfig: { inProgressTimeoutInMinutes: 7 },
+          isConcurrent: false,
           jobProcessDetails: expect.objectContaining({ numberOfInProgressThings: 1, numberOfQueuedThings: 1, numberOfSucceededThings: 0 }),
         },
       },
@@ -204,7 +205,7 @@ describe('list job executions', () => {
     expect(all.ok && all.value.executionSummaries.map((s: any) => s.jobId)).toEqual(['A', 'B', 'C', 'N']);
     expect(all.ok && all.value.executionSummaries[1]).toEqual({
       jobId: 'B',
-      jobExecutionSummary: { status: 'SUCCEEDED', queuedAt: S0, lastUpdatedAt: S0, executionNumber: 1 },
+      jobExecutionSummary: { status: 'SUCCEEDED', queuedAt: S0, lastUpdatedAt: S0, executionNumber: 1, retryAttempt: 0 },
     });
     const done = sim.svc.listJobExecutionsForThing('t1', { status: 'SUCCEEDED' });
     expect(done.ok && done.value.executionSummaries.map((s: any) => s.jobId)).toEqual(['B']);
@@ -247,7 +248,7 @@ describe('list job executions', () => {
         executionSummaries: [
           {
             thingArn: 'arn:aws:iot:us-east-1:123456789012:thing/t2',
-            jobExecutionSummary: { status: 'IN_PROGRESS', queuedAt: S0, startedAt: S0, lastUpdatedAt: S0, executionNumber: 1 },
+            jobExecutionSummary: { status: 'IN_PROGRESS', queuedAt: S0, startedAt: S0, lastUpdatedAt: S0, executionNumber: 1, retryAttempt: 0 },
           },
         ],
       },

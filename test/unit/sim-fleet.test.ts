@@ -3,6 +3,7 @@ import { int, list, oneOf, problemIn, str, struct, unsupported } from '../../src
 import { CREATE_JOB } from '../../src/sim/state/job-fields';
 import { ThingGroups } from '../../src/sim/state/groups';
 import type { GroupRecord } from '../../src/sim/state/groups';
+import { simOptionProblem } from '../../src/sim/state/options';
 import { retryAllowed } from '../../src/sim/state/retry';
 import type { RetryConfig } from '../../src/sim/state/retry';
 import { makeSim, only, topicsOf } from './sim-harness';
@@ -161,5 +162,21 @@ describe('device-visible effects of fleet changes', () => {
     expect(topicsOf(p)).toEqual(['notify', 'notify-next']);
     const d = sim.svc.describeJob('D');
     expect(d.ok && d.value.job).toMatchObject({ status: 'COMPLETED', jobProcessDetails: { numberOfFailedThings: 1, numberOfQueuedThings: 0 } });
+  });
+});
+
+describe('sim options from the command line', () => {
+  it.each([
+    ['inProgressOnLeave', 'keep', undefined],
+    ['inProgressOnLeave', 'kep', 'inProgressOnLeave takes one of REMOVED, keep'],
+    ['throttlingStatus', 400, undefined],
+    ['throttlingStatus', 401, 'throttlingStatus takes one of 429, 400'],
+    ['maxPendingListed', 15, undefined],
+    ['mqttThingName', 'yes', 'mqttThingName takes true or false'],
+  ])('%s=%j → %s', (key, value, problem) => {
+    expect(simOptionProblem(key, value)).toBe(problem);
+  });
+  it('refuses an unknown option by name', () => {
+    expect(simOptionProblem('inProgresOnLeave', 'keep')).toMatch(/^unknown option "inProgresOnLeave"; known: .*inProgressOnLeave/);
   });
 });

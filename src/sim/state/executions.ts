@@ -10,7 +10,7 @@ import { serviceError } from './options';
 import { secondsBeforeTimeout } from './render';
 import { badRequest, badTransition, ctlTime, err, notFound, thingArn } from './jobs';
 import type { Names } from './jobs';
-import { parseLong, validNamespace, validThing, validateDetails } from './validate';
+import { parseLong, validJobId, validNamespace, validThing, validateDetails } from './validate';
 import type { World } from './world';
 
 export interface CancelExecutionOpts {
@@ -115,22 +115,29 @@ function page<T>(items: T[], q: ListQuery): Result<{ executionSummaries: T[]; ne
   return { ok: true, value: out };
 }
 
+/**
+ * Latest execution per job on the thing; with `jobId`, every execution of that job there, oldest
+ * first, so retries can be followed (docs/FLEETS.md §A.3, UNVERIFIED).
+ */
 export function listForThing(
   w: World,
   thing: string,
-  q: ListQuery & { namespaceId?: string },
+  q: ListQuery & { namespaceId?: string; jobId?: string },
 ): Result<{ executionSummaries: unknown[]; nextToken?: string }> {
   if (typeof thing !== 'string' || !validThing(thing)) return err(badRequest('thingName is invalid'));
   const bad = checkQuery(q);
   if (bad !== undefined) return err(badRequest(bad));
   if (q.namespaceId !== undefined && !validNamespace(q.namespaceId)) return err(badRequest('namespaceId is invalid'));
+  if (q.jobId !== undefined && !validJobId(q.jobId)) return err(badRequest('jobId is invalid'));
   if (!w.things.has(thing)) return err(notFound(`Thing ${thing} does not exist`));
   const recs: ExecRecord[] = [];
+  const keep = (rec: ExecRecord): boolean =>
+    (q.status === undefined || rec.status === q.status) && (q.namespaceId === undefined || rec.namespace === q.namespaceId);
   for (const job of w.jobs.values()) {
-    const rec = latest(job.executions.get(thing));
-    if (rec === undefined || (q.status !== undefined && rec.status !== q.status)) continue;
-    if (q.namespaceId !== undefined && rec.namespace !== q.namespaceId) continue;
-    recs.push(rec);
+    if (q.jobId !== undefined && job.jobId !== q.jobId) continue;
+    const list = job.executions.get(thing) ?? [];
+    const candidates = q.jobId !== undefined ? list : list.slice(-1);
+    for (const rec of candidates) if (keep(rec)) recs.push(rec);
   }
   recs.sort((a, b) => a.queuedAtMs - b.queuedAtMs || a.seq - b.seq);
   return page(

@@ -30,6 +30,38 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   inProgressOnLeave: 'REMOVED',
 } satisfies SimOptions);
 
+/** What each option accepts: its values, or any number / boolean. The compiler keeps it complete. */
+const OPTION_VALUES: { readonly [K in keyof SimOptions]: readonly SimOptions[K][] | 'number' | 'boolean' } = {
+  throttlingStatus: [429, 400],
+  terminalUpdateCode: ['InvalidStateTransition', 'TerminalStateReached'],
+  describeTerminal: ['return', 'TerminalStateReached'],
+  allowRejectFromInProgress: 'boolean',
+  allowTerminalFromQueued: 'boolean',
+  statusDetailsMode: ['replace', 'merge'],
+  maxStatusDetailsEntries: 'number',
+  mqttThingName: 'boolean',
+  maxPendingListed: 'number',
+  unknownThingGetPending: ['empty', 'ResourceNotFound'],
+  emptyPayload: ['object', 'InvalidJson'],
+  bumpVersionOnServiceTransition: 'boolean',
+  stepTimeoutOnRestart: 'boolean',
+  namespaceNotifyForm: ['short', 'doc', 'both'],
+  servicePublishPolicy: ['ignore', 'disconnect'],
+  responsesToRequesterOnly: 'boolean',
+  duplicateTerminalCheck: ['version-first', 'terminal-first'],
+  presignPlaceholders: 'boolean',
+  inProgressOnLeave: ['REMOVED', 'keep'],
+};
+
+/** Why `key=value` is not a valid option, or undefined: a typo must not silently leave the default in place. */
+export function simOptionProblem(key: string, value: unknown): string | undefined {
+  if (!Object.hasOwn(OPTION_VALUES, key)) return `unknown option ${JSON.stringify(key)}; known: ${Object.keys(OPTION_VALUES).join(', ')}`;
+  const allowed = OPTION_VALUES[key as keyof SimOptions];
+  if (allowed === 'number') return typeof value === 'number' && Number.isFinite(value) ? undefined : `${key} takes a number`;
+  if (allowed === 'boolean') return typeof value === 'boolean' ? undefined : `${key} takes true or false`;
+  return (allowed as readonly unknown[]).includes(value) ? undefined : `${key} takes one of ${allowed.join(', ')}`;
+}
+
 /** A device-plane refusal, transport-neutral; MQTT sends it as is, HTTPS maps it. */
 export interface DevErr {
   code: RejectCode;
