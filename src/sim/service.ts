@@ -267,7 +267,11 @@ export class JobsService {
 
   private nextPlanAt(): number | undefined {
     let next: number | undefined;
-    for (const job of this.world.planned) next = earliest(next, nextPlanEvent(job));
+    for (const job of [...this.world.planned]) {
+      // A deleted job leaves its plan behind: drop it rather than wait for its next instant.
+      if (this.world.jobs.get(job.jobId) !== job) this.world.planned.delete(job);
+      else next = earliest(next, nextPlanEvent(job));
+    }
     return next;
   }
 

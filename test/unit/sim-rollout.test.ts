@@ -148,6 +148,7 @@ describe('scheduling', () => {
     expect(sim.svc.cancelJob('S3', {}).ok).toBe(true);
     expect(sim.svc.deleteJob('S4', {}).ok).toBe(true);
     expect(advance(sim, 2 * H)).toEqual([]);
+    expect(sim.svc.nextEventAt()).toBeUndefined();
     expect(job(sim, 'S3')).toMatchObject({ status: 'CANCELED', jobProcessDetails: { numberOfQueuedThings: 0, numberOfCanceledThings: 0 } });
     expect(sim.svc.describeJob('S4').ok).toBe(false);
   });
