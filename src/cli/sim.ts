@@ -26,7 +26,8 @@ Options:
   --broker-ca F          CA the broker's certificate is checked against (default: the sim CA)
   --ca-cert F --ca-key F issue every certificate from this CA instead of generating one
   --option K=V           a protocol option (repeatable), e.g. throttlingStatus=400, describeTerminal=TerminalStateReached
-  --time-scale N         simulated seconds per real second for timers (default 1)
+  --time-scale N         simulated seconds per real second for timers (default 1); the control
+                         plane's POST /sim/clock {"advanceMs":N} moves the clock forward at once
   --log-level L          trace|debug|info|warn|error (default info)
   --help`;
 

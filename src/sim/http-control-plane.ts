@@ -11,6 +11,11 @@
  *   GET /sim/faults/{thing}   the faults in effect for that thing (its own merged over `*`).
  * Keys: throttle, internalError, dropResponse (probabilities 0..1), responseDelayMs,
  * eventualConsistencyMs (0..600000 ms), duplicateNotifyNext (boolean). Unknown keys are refused.
+ *   GET  /sim/clock           the service's time: {"now": ISO-8601, "epochMs", "offsetMs"}.
+ *   POST /sim/clock           body {"advanceMs": N} or {"to": "2026-01-01T10:00:00Z"}: moves the
+ *                             service's clock forward (never back) and applies, in time order,
+ *                             everything that fell due on the way — timers, scheduled starts and
+ *                             ends, maintenance windows, rollout minutes (docs/ROLLOUT.md §R.5).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -19,6 +24,7 @@ import { silentLogger } from '../lib/log';
 import type { Logger } from '../lib/log';
 import {
   checkCancelExecution,
+  checkClockMove,
   checkCreateJob,
   checkFaults,
   guardClientErrors,
@@ -35,6 +41,7 @@ import {
   serviceError,
 } from './http-util';
 import type { Outcome, Req, Route, RunningServer } from './http-util';
+import type { ClockControl } from './clock';
 import { fleetRoutes } from './http-control-fleet';
 import type { FleetService } from './http-control-fleet';
 import type { Faults, Result, ServiceError } from './types';
@@ -81,6 +88,8 @@ export interface ControlPlaneOptions {
   host: string;
   port: number;
   issuer?: ControlPlaneIssuer;
+  /** The service's movable clock, for `/sim/clock`. */
+  clock?: ClockControl;
   /** For CreateThing's thingArn. */
   region?: string;
   accountId?: string;
@@ -156,6 +165,8 @@ function routes(o: ControlPlaneOptions): Route[] {
     },
     { method: 'PUT', path: ['sim', 'faults', ':thing'], run: (r) => withInput(checkFaults(r.body), (f) => setFaults(s, r.params.thing ?? '', f)) },
     { method: 'GET', path: ['sim', 'faults', ':thing'], run: (r) => ok(s.faultsFor(r.params.thing ?? '')) },
+    { method: 'GET', path: ['sim', 'clock'], run: () => clockState(o.clock) },
+    { method: 'POST', path: ['sim', 'clock'], run: (r) => moveClock(o.clock, r.body) },
   ];
   const all = [...table, ...fleetRoutes(s), ...templates(s)];
   return o.issuer === undefined ? all : [...all, ...provisioning(s, o.issuer)];
@@ -240,6 +251,20 @@ function cancelText(body: Record<string, unknown>): { comment?: string; reasonCo
 function setFaults(s: ControlPlaneService, thing: string, f: Faults): Result<unknown> {
   s.setFaults(thing, f);
   return ok(s.faultsFor(thing));
+}
+
+function clockState(clock: ClockControl | undefined): Result<unknown> {
+  if (clock === undefined) return fail(notFound('this service has no movable clock'));
+  const now = clock.now();
+  return ok({ now: new Date(now).toISOString(), epochMs: now, offsetMs: clock.offsetMs() });
+}
+
+function moveClock(clock: ClockControl | undefined, body: Record<string, unknown>): Result<unknown> {
+  if (clock === undefined) return fail(notFound('this service has no movable clock'));
+  const move = checkClockMove(body, clock.now());
+  if (!move.ok) return move;
+  clock.advance(move.value);
+  return clockState(clock);
 }
 
 function thingId(name: string): string {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { MAX_ADVANCE_MS } from './clock';
 import type { CreateJobInput, Faults, Result, ServiceError } from './types';
 
 /** One control-plane request as a route sees it. */
@@ -339,4 +340,23 @@ export function checkFaults(b: Obj): Result<Faults> {
     f.duplicateNotifyNext = b.duplicateNotifyNext;
   }
   return { ok: true, value: f };
+}
+
+/** `POST /sim/clock`: exactly one of `advanceMs` (whole ms) or `to` (an ISO-8601 instant not before now) → ms to add. */
+export function checkClockMove(b: Obj, nowMs: number): Result<number> {
+  const unknown = Object.keys(b).find((k) => k !== 'advanceMs' && k !== 'to');
+  if (unknown !== undefined) return bad(`unknown clock field ${JSON.stringify(unknown)}; use advanceMs or to`);
+  if ((b.advanceMs === undefined) === (b.to === undefined)) return bad('give exactly one of advanceMs or to');
+  let ms: number;
+  if (b.advanceMs !== undefined) {
+    if (typeof b.advanceMs !== 'number' || !Number.isSafeInteger(b.advanceMs) || b.advanceMs < 0) return bad('advanceMs must be a whole number of milliseconds, at least 0');
+    ms = b.advanceMs;
+  } else {
+    const to = typeof b.to === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(b.to) ? Date.parse(b.to) : NaN;
+    if (!Number.isFinite(to)) return bad('to must be an ISO-8601 date and time with a zone, e.g. 2026-01-01T10:00:00Z');
+    if (to < nowMs) return bad(`to ${String(b.to)} is before the service's current time ${new Date(nowMs).toISOString()}; the clock never goes back`);
+    ms = to - nowMs;
+  }
+  if (ms > MAX_ADVANCE_MS) return bad(`the clock moves at most ${MAX_ADVANCE_MS} ms at a time`);
+  return { ok: true, value: ms };
 }

@@ -1,10 +1,13 @@
 /**
  * Runs the pure JobsService in real time: owns its clock (optionally sped up, so a rehearsal of a
- * 1-minute step timeout takes a second), fires its timers, and routes every publication it makes
- * to the MQTT fronts after applying the per-thing delivery faults (response delay, dropped response).
+ * 1-minute step timeout takes a second, and movable forward on request: `advanceClock`), fires its
+ * timers, and routes every publication it makes to the MQTT fronts after applying the per-thing
+ * delivery faults (response delay, dropped response).
  */
 import { systemClock } from '../lib/clock';
 import type { Clock } from '../lib/clock';
+import { SimClock } from './clock';
+import type { ClockControl } from './clock';
 import { JobsService } from './service';
 import type { Publication, SimOptions } from './types';
 
@@ -29,21 +32,35 @@ export function scaledClock(scale: number, base: Clock = systemClock): Clock {
   return { now: () => t0 + Math.floor((base.now() - t0) * scale) };
 }
 
-export class SimRuntime {
+export class SimRuntime implements ClockControl {
   readonly service: JobsService;
-  readonly clock: Clock;
+  readonly clock: SimClock;
   private readonly outlets = new Set<Outlet>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly ticker: NodeJS.Timeout;
   private readonly random: () => number;
 
   constructor(o: RuntimeOptions = {}) {
-    this.clock = o.clock ?? scaledClock(o.timeScale ?? 1);
+    this.clock = new SimClock(o.clock ?? scaledClock(o.timeScale ?? 1));
     this.random = o.random ?? Math.random;
     const init = { clock: this.clock, publish: (p: Publication) => this.route(p), random: this.random };
     this.service = new JobsService(o.options ? { ...init, options: o.options } : init);
     this.ticker = setInterval(() => this.service.tick(), o.tickMs ?? 200);
     this.ticker.unref();
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  offsetMs(): number {
+    return this.clock.offsetMs;
+  }
+
+  /** Moves the service's clock forward and applies, in order, everything that fell due on the way. */
+  advance(ms: number): void {
+    this.clock.advance(ms);
+    this.service.tick();
   }
 
   addOutlet(outlet: Outlet): () => void {

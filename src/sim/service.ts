@@ -20,6 +20,7 @@ import { installLifecycle } from './state/lifecycle';
 import { handleMqtt } from './state/mqtt';
 import type { FrontDeps } from './state/mqtt';
 import { DEFAULT_SIM_OPTIONS } from './state/options';
+import { advancePlan, checkAbort, nextPlanEvent } from './state/plan';
 import type { DevErr } from './state/options';
 import { applyJobTemplate } from './state/template-jobs';
 import { TemplateStore, createJobTemplate, deleteJobTemplate, describeJobTemplate, listJobTemplates } from './state/templates';
@@ -48,6 +49,8 @@ export class JobsService {
   constructor(init: ServiceInit) {
     this.options = Object.freeze({ ...DEFAULT_SIM_OPTIONS, ...(init.options ?? {}) });
     this.world = new World(this.options, init.clock);
+    // Abort criteria before retries: a job they cancel queues no retry.
+    this.world.terminalHooks.push((rec, job) => checkAbort(this.world, rec, job));
     installLifecycle(this.world);
     this.names = { region: init.region ?? 'us-east-1', accountId: init.accountId ?? '123456789012' };
     this.publish = init.publish;
@@ -241,7 +244,7 @@ export class JobsService {
   }
 
   updateJob(jobId: string, input: UpdateJobInput): Result<Obj> {
-    return admin.updateJob(this.world, jobId, input);
+    return this.flushed(admin.updateJob(this.world, jobId, input));
   }
 
   associateTargetsWithJob(jobId: string, body: Obj): Result<JobRef> {
@@ -262,19 +265,53 @@ export class JobsService {
 
   // ---- timers
 
-  /** Apply every step / in-progress timer due now (docs/PROTOCOL.md §4.5): TIMED_OUT + notifications. */
+  /**
+   * Apply everything due by now, in time order and each at its own instant: step / in-progress
+   * timers (docs/PROTOCOL.md §4.5: TIMED_OUT + notifications) and job plans (docs/ROLLOUT.md:
+   * scheduled starts and ends, rollout minutes, maintenance windows). After a clock jump this
+   * replays the skipped stretch one event at a time.
+   */
   tick(): void {
-    const now = this.world.now();
+    // The clock itself, not world.now(): replayed instants must not be clamped to this read.
+    const now = this.world.clock.now();
+    // Each round handles one instant; the bound only guards against a plan that never settles.
+    for (let round = 0; round < 1_000_000; round++) {
+      const t = earliest(this.nextTimerAt(), this.nextPlanAt());
+      if (t === undefined || t > now) break;
+      this.world.at(t, () => this.runDue(this.world.now()));
+    }
+    this.flush();
+  }
+
+  private runDue(t: number): void {
     const due: ExecRecord[] = [];
     for (const rec of this.world.timed) {
       const d = deadlineOf(rec);
-      if (d !== undefined && d <= now) due.push(rec);
+      if (d !== undefined && d <= t) due.push(rec);
     }
     due.sort((a, b) => (deadlineOf(a) ?? 0) - (deadlineOf(b) ?? 0) || a.seq - b.seq);
     for (const rec of due) {
       this.world.transition(rec, 'TIMED_OUT', { by: 'service', bumpVersion: this.options.bumpVersionOnServiceTransition });
     }
-    this.flush();
+    for (const job of [...this.world.planned]) {
+      const at = nextPlanEvent(job);
+      if (at !== undefined && at <= t) advancePlan(this.world, job, t);
+    }
+  }
+
+  private nextPlanAt(): number | undefined {
+    let next: number | undefined;
+    for (const job of [...this.world.planned]) {
+      // A deleted job leaves its plan behind: drop it rather than wait for its next instant.
+      if (this.world.jobs.get(job.jobId) !== job) this.world.planned.delete(job);
+      else next = earliest(next, nextPlanEvent(job));
+    }
+    return next;
+  }
+
+  /** The next instant anything time-driven happens: a timer or a job plan (docs/ROLLOUT.md). */
+  nextEventAt(): number | undefined {
+    return earliest(this.nextTimerAt(), this.nextPlanAt());
   }
 
   nextTimerAt(): number | undefined {
@@ -289,4 +326,9 @@ export class JobsService {
   history(): ReadonlyArray<HistoryEntry> {
     return this.world.history;
   }
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
 }

@@ -102,6 +102,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       host,
       port: o.controlPort ?? 0,
       issuer,
+      clock: runtime,
       log,
     });
     fronts.push(control);

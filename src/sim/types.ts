@@ -45,6 +45,15 @@ export interface SimOptions {
   /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
   /**
+   * docs/ROLLOUT.md §R.1: executions per minute for a job without `jobExecutionsRolloutConfig`;
+   * 0 (default) creates them all at once, 1000 reads AWS's documented default as applying to every job.
+   */
+  defaultRolloutPerMinute: number;
+  /** docs/ROLLOUT.md §R.2: abort criteria count each thing once by its latest finished execution, or every finished attempt. */
+  abortCounting: 'things' | 'executions';
+  /** docs/ROLLOUT.md §R.3: a thing joining a continuous job's group outside every maintenance window waits for the next one (true) or gets its execution at once. */
+  lateTargetsWaitForWindow: boolean;
+  /**
    * docs/FLEETS.md §A.2: an IN_PROGRESS execution whose thing stops being a target of a continuous
    * job becomes REMOVED (default), or keeps running and may still report ('keep').
    */

@@ -247,6 +247,7 @@ describe('custom job templates', () => {
     ['a bad id', { jobTemplateId: 'bad id!', description: 'd', document: doc }, 'InvalidRequestException', 400],
     // CreateJob's own rules: what a job may not carry, a template may not either.
     ['a retry budget over 10', { jobTemplateId: 'tpl-c', description: 'd', document: doc, jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 11 }] } }, 'InvalidRequestException', 400],
+    ['a maintenance window that is not a cron expression', { jobTemplateId: 'tpl-c', description: 'd', document: doc, maintenanceWindows: [{ startTime: 'every night', durationInMinutes: 60 }] }, 'InvalidRequestException', 400],
     ['a member the sim does not emulate', { jobTemplateId: 'tpl-c', description: 'd', document: doc, destinationPackageVersions: ['arn:aws:iot:us-east-1:123456789012:package/p/version/1'] }, 'InvalidRequestException', 400],
   ])('refuses %s', async (_what, input, name, status) => {
     expect(await sdkError(iot.send(new CreateJobTemplateCommand(input as never)))).toMatchObject({ name, status });
@@ -282,6 +283,18 @@ describe('custom job templates', () => {
     );
     const copied = await iot.send(new DescribeJobTemplateCommand({ jobTemplateId: 'tpl-from-job' }));
     expect(copied).toMatchObject({ document: doc, timeoutConfig: { inProgressTimeoutInMinutes: 5 }, jobExecutionsRetryConfig: retry });
+  });
+
+  it('hands inherited rollout, abort and maintenance-window configurations to the job', async () => {
+    const rollout = { maximumPerMinute: 5 };
+    const abort = { criteriaList: [{ failureType: 'FAILED' as const, action: 'CANCEL' as const, thresholdPercentage: 50, minNumberOfExecutedThings: 1 }] };
+    const windows = [{ startTime: 'cron(0 2 * * ? *)', durationInMinutes: 60 }];
+    await iot.send(
+      new CreateJobTemplateCommand({ jobTemplateId: 'tpl-rollout', description: 'paced', document: doc, jobExecutionsRolloutConfig: rollout, abortConfig: abort, maintenanceWindows: windows }),
+    );
+    await iot.send(new CreateJobCommand({ jobId: 'paced', targets: [THING], jobTemplateArn: 'arn:aws:iot:us-east-1:123456789012:jobtemplate/tpl-rollout' }));
+    const j = (await iot.send(new DescribeJobCommand({ jobId: 'paced' }))).job;
+    expect(j).toMatchObject({ jobExecutionsRolloutConfig: rollout, abortConfig: abort, schedulingConfig: { maintenanceWindows: windows } });
   });
 
   it('hands an inherited retry configuration to the code that applies it: a FAILED execution comes back as #2', async () => {

@@ -4,6 +4,7 @@
  */
 import type { Result, UpdateJobInput } from '../types';
 import { checkBody } from './fields';
+import { checkJobConfigs } from './job-config';
 import { ASSOCIATE_TARGETS, UPDATE_JOB } from './job-fields';
 import { isPending } from './model';
 import type { JobRecord } from './model';
@@ -11,6 +12,7 @@ import { paged } from './group-ops';
 import type { Page } from './group-ops';
 import { badRequest, badTransition, ctlTime, err, jobRef, limitExceeded, notFound, targetArns } from './jobs';
 import type { Names } from './jobs';
+import { updatePlan } from './plan';
 import { addTargets, MAX_JOB_TARGETS, resolveTargets } from './targets';
 import { validJobId, validNamespace, validThing } from './validate';
 import type { World } from './world';
@@ -45,6 +47,8 @@ export function updateJob(w: World, jobId: string, input: UpdateJobInput): Resul
   if (input.jobExecutionsRetryConfig !== undefined) job.retryConfig = structuredClone(input.jobExecutionsRetryConfig);
   if (input.presignedUrlConfig !== undefined) job.presignedUrlConfig = { ...input.presignedUrlConfig };
   job.lastUpdatedAtMs = w.now();
+  const plan = checkJobConfigs({ jobExecutionsRolloutConfig: input.jobExecutionsRolloutConfig, abortConfig: input.abortConfig }, w.now());
+  if (plan.ok) updatePlan(w, job, plan.value);
   return { ok: true, value: {} };
 }
 

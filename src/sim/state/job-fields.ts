@@ -7,6 +7,7 @@
 import { LIMITS } from '../../jobs/types';
 import { all, int, list, map, oneOf, str, struct, unsupported } from './fields';
 import type { Check, Shape } from './fields';
+import { abortMember, rolloutMember, schedulingMember } from './job-config';
 import { retryBudgetProblem } from './retry';
 
 const TEXT = /^[^\p{C}]+$/u;
@@ -38,10 +39,11 @@ const tagCheck = struct({
   required: ['Key'],
 });
 
+// Rollout, abort and scheduling (docs/ROLLOUT.md); CreateJob adds the rules relative to the clock.
+const ROLLOUT: Check = rolloutMember;
+const ABORT: Check = abortMember;
+const SCHEDULING: Check = schedulingMember;
 // Members other parts of the service emulate as they come; until then each is refused by name.
-const ROLLOUT = unsupported('rollout pacing (maximumPerMinute, exponentialRate) is not emulated');
-const ABORT = unsupported('abort criteria are not emulated');
-const SCHEDULING = unsupported('scheduling (startTime, endTime, maintenance windows) is not emulated');
 // A template is applied to the request before these checks (state/template-jobs.ts); the members stay, for DescribeJob.
 const TEMPLATE = str({ min: 1, max: 1600, pattern: /^arn:[!-~]+$/, what: 'an ARN' });
 const PARAMETERS = map(str({ min: 1, max: 128, pattern: /^[a-zA-Z0-9_-]+$/, what: '[a-zA-Z0-9_-]{1,128}' }), str());

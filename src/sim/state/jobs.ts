@@ -4,11 +4,14 @@
  * notifications follow the same rules as device-caused changes.
  */
 import type { CreateJobInput, Result, ServiceError } from '../types';
-import { isPending, latest } from './model';
+import { cancelExecutions } from './cancel';
+import { checkJobConfigs } from './job-config';
+import { latest } from './model';
 import type { JobRecord } from './model';
 import { serviceError } from './options';
 import { checkBody } from './fields';
 import { CREATE_JOB } from './job-fields';
+import { describePlan, initialStatus, makePlan } from './plan';
 import { hasPlaceholders } from './render';
 import { addTargets, MAX_JOB_TARGETS, resolveTargets } from './targets';
 import { configsOfJobBody } from './template-keys';
@@ -116,7 +119,11 @@ export function createJob(w: World, n: Names, input: CreateJobInput): Result<Job
   const resolved = resolveTargets(w, input.targets);
   if (!resolved.ok) return resolved;
   const arns = targetArns(n, resolved.value);
+  const configs = checkJobConfigs(input, w.now());
+  if (!configs.ok) return configs;
   const job = newJob(n, input as CreateJobInput & { document: string }, w.now());
+  const plan = makePlan(configs.value, job.createdAtMs, w.opts.defaultRolloutPerMinute);
+  if (plan !== undefined) [job.plan, job.status] = [plan, initialStatus(plan)];
   w.jobs.set(job.jobId, job);
   addTargets(w, job, arns, resolved.value, 'created');
   w.maybeCompleteJob(job);
@@ -138,20 +145,7 @@ export function cancelJob(w: World, jobId: string, o: CancelJobOpts): Result<Job
     return err(badRequest('comment is too long'));
   if (o.reasonCode !== undefined && (typeof o.reasonCode !== 'string' || !/^[\p{Lu}\p{Nd}_]{1,128}$/u.test(o.reasonCode)))
     return err(badRequest('reasonCode must match [\\p{Upper}\\p{Digit}_]+'));
-  const force = o.force === true;
-  job.status = 'CANCELED';
-  job.forceCanceled = (job.forceCanceled ?? false) || force;
-  if (o.comment !== undefined) job.comment = o.comment;
-  if (o.reasonCode !== undefined) job.reasonCode = o.reasonCode;
-  job.lastUpdatedAtMs = w.now();
-  for (const list of job.executions.values()) {
-    const rec = latest(list);
-    if (rec === undefined || !isPending(rec.status)) continue;
-    // Without force an IN_PROGRESS execution keeps running and may still report (docs/PROTOCOL.md §4.6).
-    if (rec.status === 'IN_PROGRESS' && !force) continue;
-    rec.forceCanceled = force;
-    w.transition(rec, 'CANCELED', { by: 'service', bumpVersion: w.opts.bumpVersionOnServiceTransition });
-  }
+  cancelExecutions(w, job, o.force === true, o);
   return { ok: true, value: jobRef(job) };
 }
 
@@ -220,5 +214,6 @@ export function describeJob(w: World, jobId: string): Result<{ job: Record<strin
   out.isConcurrent = false;
   if (job.jobTemplateArn !== undefined) out.jobTemplateArn = job.jobTemplateArn;
   if (job.documentParameters !== undefined) out.documentParameters = { ...job.documentParameters };
+  Object.assign(out, describePlan(job, w.now()));
   return { ok: true, value: { job: out } };
 }

@@ -5,6 +5,7 @@
  * of thousands of executions.
  */
 import type { Details, ExecStatus } from '../../jobs/types';
+import type { JobPlan } from './plan';
 import type { RetriesUsed, RetryConfig } from './retry';
 
 export interface ExecRecord {
@@ -44,6 +45,7 @@ export interface JobRecord {
   /** The same targets resolved: thing names and thing-group names. */
   readonly thingTargets: Set<string>;
   readonly groupTargets: Set<string>;
+  /** Changed by UpdateJob; applies to executions that start afterwards. */
   inProgressTimeoutMinutes?: number;
   retryConfig?: RetryConfig;
   /** Retries used per thing (docs/FLEETS.md §A.3). */
@@ -62,6 +64,8 @@ export interface JobRecord {
   forceCanceled?: boolean;
   comment?: string;
   reasonCode?: string;
+  /** Rollout, abort and scheduling (docs/ROLLOUT.md); absent when the job has none of them. */
+  plan?: JobPlan;
   /** Executions per thing, oldest first; the last one is the "latest" of docs/PROTOCOL.md §4.4. */
   readonly executions: Map<string, ExecRecord[]>;
 }

@@ -24,6 +24,9 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   responsesToRequesterOnly: true,
   duplicateTerminalCheck: 'version-first',
   presignPlaceholders: true,
+  defaultRolloutPerMinute: 0,
+  abortCounting: 'things',
+  lateTargetsWaitForWindow: true,
   inProgressOnLeave: 'REMOVED',
 } satisfies SimOptions);
 
@@ -48,6 +51,9 @@ const OPTION_VALUES: { readonly [K in keyof SimOptions]: readonly SimOptions[K][
   duplicateTerminalCheck: ['version-first', 'terminal-first'],
   presignPlaceholders: 'boolean',
   inProgressOnLeave: ['REMOVED', 'keep'],
+  defaultRolloutPerMinute: 'number',
+  abortCounting: ['things', 'executions'],
+  lateTargetsWaitForWindow: 'boolean',
 };
 
 /** Why `key=value` is not a valid option, or undefined: a typo must not silently leave the default in place. */

@@ -6,6 +6,7 @@
  */
 import type { Result, ServiceError } from '../types';
 import { isPending, latest } from './model';
+import { deferTarget, forgetTarget } from './plan';
 import type { ExecRecord, JobRecord } from './model';
 import { serviceError } from './options';
 import { noRetriesUsed } from './retry';
@@ -16,11 +17,14 @@ import type { World } from './world';
 export type TargetCause = 'created' | 'joined' | 'associated' | 'retry';
 
 /**
- * A thing became a target of `job` (or is owed a retry): queue its next execution. The one place
+ * A thing became a target of `job` (or is owed a retry): queue its next execution, or hand it to
+ * the job's rollout plan (docs/ROLLOUT.md), which creates it when the schedule, the maintenance
+ * windows and the rollout rate allow — targets from CreateJob and AssociateTargetsWithJob are
+ * paced, a thing joining a target group later is not, a retry is never held. The one place
  * executions come to be; `retryAttempt` counts the retries before this one.
  */
-export function thingBecameTarget(w: World, job: JobRecord, thing: string, cause: TargetCause, retryAttempt = 0): ExecRecord {
-  void cause; // the seam for rollout pacing and scheduling, which treat causes differently
+export function thingBecameTarget(w: World, job: JobRecord, thing: string, cause: TargetCause, retryAttempt = 0): ExecRecord | undefined {
+  if (cause !== 'retry' && deferTarget(w, job, thing, cause !== 'joined')) return undefined;
   return w.queueExecution(job, thing, retryAttempt);
 }
 
@@ -31,6 +35,7 @@ export function thingBecameTarget(w: World, job: JobRecord, thing: string, cause
  */
 export function thingLeftTarget(w: World, job: JobRecord, thing: string): void {
   job.retries.delete(thing);
+  forgetTarget(job, thing);
   const rec = latest(job.executions.get(thing));
   if (rec === undefined || !isPending(rec.status)) return;
   if (rec.status === 'IN_PROGRESS' && w.opts.inProgressOnLeave === 'keep') return;
@@ -108,7 +113,8 @@ export function membershipChanged(w: World, thing: string, before: ReadonlySet<s
   const touched = new Set<string>([...before, ...after].filter((g) => !(before.has(g) && after.has(g))));
   if (touched.size === 0) return;
   for (const job of [...w.jobs.values()]) {
-    if (job.targetSelection !== 'CONTINUOUS' || job.status !== 'IN_PROGRESS' || job.groupTargets.size === 0) continue;
+    // A SCHEDULED job's plan holds its targets until the start, so it follows joins and leaves too.
+    if (job.targetSelection !== 'CONTINUOUS' || (job.status !== 'IN_PROGRESS' && job.status !== 'SCHEDULED') || job.groupTargets.size === 0) continue;
     if (![...touched].some((g) => job.groupTargets.has(g))) continue;
     const was = job.thingTargets.has(thing) || [...before].some((g) => job.groupTargets.has(g));
     const now = isTarget(w, job, thing);

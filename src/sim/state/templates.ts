@@ -6,9 +6,10 @@
  * with the template's ARN (template-jobs.ts) hands them on to the code that applies them.
  */
 import type { Result, ServiceError } from '../types';
-import { Unsupported, checkBody, int, list, str, struct, unsupported } from './fields';
-import type { Check, Shape } from './fields';
+import { checkBody, str, unsupported } from './fields';
+import type { Check, Shape, Unsupported } from './fields';
 import { CREATE_JOB } from './job-fields';
+import { schedulingMember } from './job-config';
 import { badRequest, ctlTime, err, notFound } from './jobs';
 import type { Names } from './jobs';
 import { serviceError } from './options';
@@ -40,14 +41,8 @@ function asInCreateJob(k: string): Check | Unsupported {
   return CREATE_JOB.fields[k] ?? unsupported(`${k} is not a CreateJob member`);
 }
 
-/** A template's maintenance windows are CreateJob's schedulingConfig.maintenanceWindows: refused while scheduling is. */
-const scheduling = asInCreateJob('schedulingConfig');
-const MAINTENANCE_WINDOWS =
-  scheduling instanceof Unsupported
-    ? scheduling
-    : list(struct({ fields: { startTime: str({ min: 1, max: 256 }), durationInMinutes: int({ min: 1, max: 1430 }) }, required: ['startTime', 'durationInMinutes'] }), {
-        max: 5,
-      });
+/** A template's maintenance windows are CreateJob's schedulingConfig.maintenanceWindows, checked by the same rule. */
+const MAINTENANCE_WINDOWS: Check = (v) => schedulingMember({ maintenanceWindows: v });
 
 export const CREATE_JOB_TEMPLATE: Shape = {
   fields: {

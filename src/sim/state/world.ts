@@ -5,11 +5,11 @@
  * notify-next). Notifications collect in an outbox that the caller flushes after its response.
  */
 import type { Clock } from '../../lib/clock';
-import { epochSeconds } from '../../lib/clock';
 import { topics } from '../../jobs/topics';
 import type { Details, ExecStatus, NotifyMsg, NotifyNextMsg } from '../../jobs/types';
 import type { Publication, SimOptions } from '../types';
 import { PendingOrder, deadlineOf, isPending, latest, nsKey } from './model';
+import { holdsTargets } from './plan';
 import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from './model';
 import { ThingGroups } from './groups';
 import { deviceExecution, presign, summary } from './render';
@@ -26,6 +26,8 @@ export class World {
   readonly jobs = new Map<string, JobRecord>();
   /** Executions with a running step or in-progress timer. */
   readonly timed = new Set<ExecRecord>();
+  /** Jobs whose rollout plan still has something to do (docs/ROLLOUT.md). */
+  readonly planned = new Set<JobRecord>();
   readonly history: HistoryEntry[] = [];
   readonly groups = new ThingGroups();
   /**
@@ -33,6 +35,9 @@ export class World {
    * the place for what a terminal execution sets off (retries; abort criteria go before them).
    */
   readonly terminalHooks: ((rec: ExecRecord, job: JobRecord) => void)[] = [];
+  /** The instant being replayed by `at`, and the latest instant handed out: time never runs backwards. */
+  private replaying: number | undefined;
+  private latestNow = 0;
   private outbox: Publication[] = [];
   private seq = 0;
   private deliveries = 0;
@@ -43,7 +48,22 @@ export class World {
   ) {}
 
   now(): number {
-    return this.clock.now();
+    if (this.replaying !== undefined) return this.replaying;
+    const t = this.clock.now();
+    if (t > this.latestNow) this.latestNow = t;
+    return t;
+  }
+
+  /** Runs `fn` as of instant `t` (not before any instant already handed out): replaying a clock jump step by step. */
+  at(t: number, fn: () => void): void {
+    const instant = Math.min(Math.max(t, this.latestNow), this.clock.now());
+    this.latestNow = instant;
+    this.replaying = instant;
+    try {
+      fn();
+    } finally {
+      this.replaying = undefined;
+    }
   }
 
   nextSeq(): number {
@@ -111,7 +131,10 @@ export class World {
     if (order.head() !== headBefore) this.emitNotifyNext(thing, ns, order);
   }
 
-  /** A new QUEUED execution with the next executionNumber. Only targets.ts's `thingBecameTarget` calls this. */
+  /**
+   * A new QUEUED execution with the next executionNumber. Only targets.ts's `thingBecameTarget`
+   * calls this, and the rollout plan for the targets `thingBecameTarget` handed it (plan.ts).
+   */
   queueExecution(job: JobRecord, thing: string, retryAttempt = 0): ExecRecord {
     const now = this.now();
     const list = job.executions.get(thing) ?? [];
@@ -217,6 +240,7 @@ export class World {
 
   maybeCompleteJob(job: JobRecord): void {
     if (job.status !== 'IN_PROGRESS' || job.targetSelection !== 'SNAPSHOT') return;
+    if (job.plan !== undefined && holdsTargets(job.plan)) return;
     for (const list of job.executions.values()) {
       const l = latest(list);
       if (l !== undefined && isPending(l.status)) return;
@@ -242,7 +266,7 @@ export class World {
     const jobs: NotifyMsg['jobs'] = {};
     if (inProgress.length > 0) jobs.IN_PROGRESS = inProgress.map(summary);
     if (queued.length > 0) jobs.QUEUED = queued.map(summary);
-    const payload: NotifyMsg = { timestamp: epochSeconds(this.clock), jobs };
+    const payload: NotifyMsg = { timestamp: Math.floor(this.now() / 1000), jobs };
     if (ns === undefined || this.opts.namespaceNotifyForm !== 'doc') this.notification(thing, topics.notify(thing, ns), payload);
     if (ns !== undefined && this.opts.namespaceNotifyForm !== 'short')
       this.notification(thing, topics.notifyNamespaceDocForm(thing, jobId, ns), payload);
@@ -250,7 +274,7 @@ export class World {
 
   emitNotifyNext(thing: string, ns: string | undefined, order: PendingOrder): void {
     const head = order.head();
-    const payload: NotifyNextMsg = { timestamp: epochSeconds(this.clock) };
+    const payload: NotifyNextMsg = { timestamp: Math.floor(this.now() / 1000) };
     if (head !== undefined) {
       payload.execution = deviceExecution(head, this.jobOf(head), this.renderCtx(this.opts.mqttThingName), 'object');
     }
