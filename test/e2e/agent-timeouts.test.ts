@@ -46,13 +46,26 @@ describe('time limits', () => {
     expect(statusOf(stack, 'overrun', thing)).toBe('TIMED_OUT');
     expect(handlerRuns(setup.handlerLog).some((r) => r.aborted === 'overrun')).toBe(true);
     expect(deviceTransitions(stack, 'overrun').every((t) => t.to === 'IN_PROGRESS')).toBe(true);
+  });
 
-    // The handler's own limit (document timeoutSeconds) fails a job before the service would.
-    await createJob(stack, 'too-slow', thing, { operation: 'record', ms: 60_000, timeoutSeconds: 1 });
-    await agent.waitForLog((l) => l.msg === 'outcome reported' && l.jobId === 'too-slow');
-    expect(statusOf(stack, 'too-slow', thing)).toBe('FAILED');
-    const r = stack.sim.runtime.service.describeJobExecutionControl('too-slow', thing);
-    expect(r.ok && (r.value.execution.statusDetails as { detailsMap: Record<string, string> }).detailsMap.reason).toBe('timeout');
+  it("the handler's own limit (document timeoutSeconds) fails a job before the service's step timer would", async () => {
+    // In real time: at 120x the step timer the agent sets for a 1 s limit (2 min) would fire at the
+    // same moment as the handler's own limit, and a loaded machine decides the race.
+    const realTime = await startStack({ things: ['slow-thing'] });
+    try {
+      const setup = await agentConfig(realTime, 'slow-thing', 'slow');
+      const agent = start(setup);
+      await agent.waitForLog((l) => l.msg === 'connected to the broker');
+      await createJob(realTime, 'too-slow', 'slow-thing', { operation: 'record', ms: 60_000, timeoutSeconds: 1 });
+      await agent.waitForLog((l) => l.msg === 'outcome reported' && l.jobId === 'too-slow');
+      expect(statusOf(realTime, 'too-slow', 'slow-thing')).toBe('FAILED');
+      const r = realTime.sim.runtime.service.describeJobExecutionControl('too-slow', 'slow-thing');
+      expect(r.ok && (r.value.execution.statusDetails as { detailsMap: Record<string, string> }).detailsMap.reason).toBe('timeout');
+      agent.kill('SIGTERM');
+      expect((await agent.exited).code).toBe(0);
+    } finally {
+      await realTime.close();
+    }
   });
 });
 
