@@ -15,10 +15,12 @@ import type { JournalEntry } from '../../src/store/types';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODULES = [
+  'src/lib/backoff.ts',
   'src/lib/clock.ts',
   'src/lib/errors.ts',
   'src/lib/fsutil.ts',
   'src/store/types.ts',
+  'src/store/health.ts',
   'src/store/records.ts',
   'src/store/journal-file.ts',
   'src/store/lock.ts',
