@@ -14,10 +14,14 @@ import { isTerminal } from '../jobs/types';
 import type { JobExecution, NotifyMsg } from '../jobs/types';
 import type { AgentConfig } from '../config/types';
 import { Backoff, sleep } from '../lib/backoff';
+import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import type { StoreHealth } from '../store/health';
 import type { StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
+import { clockTrouble } from './clock-trouble';
+import type { CertificateWindow } from './clock-trouble';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
@@ -27,6 +31,7 @@ import { planReconcile, refKey } from './reconcile';
 import type { KnownState } from './reconcile';
 import { recoveryPlan } from './recovery';
 import type { HandlerRegistry } from './registry';
+import { StatusText } from './status-text';
 
 export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -48,6 +53,8 @@ export interface AgentDeps {
   registry: HandlerRegistry;
   exec: ProcessRunner;
   notifier?: Notifier;
+  /** This device's certificate validity, to tell a wrong clock from a refused certificate. */
+  certificate?: CertificateWindow;
 }
 
 export class Agent extends EventEmitter {
@@ -73,10 +80,15 @@ export class Agent extends EventEmitter {
   private firstFetch = new Set<string>();
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
+  private readonly status: StatusText;
+  /** Cuts the connect loop's backoff short (the wall clock moved: a certificate may be valid now). */
+  private wakeConnect = new AbortController();
+  private stopClockWatch: (() => void) | undefined;
 
   constructor(private readonly d: AgentDeps) {
     super();
     this.log = d.log;
+    this.status = new StatusText((t) => d.notifier?.status(t));
     const cfg = d.config;
     this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
     this.outbox = new OutboxSender({
@@ -144,12 +156,15 @@ export class Agent extends EventEmitter {
     this.d.transport.on('connect', () => void this.onConnect());
     this.d.transport.on('disconnect', (err?: Error) => {
       this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
-      this.d.notifier?.status('reconnecting');
+      this.status.setActivity('reconnecting');
     });
+    this.d.store.onHealthChange((h) => this.onStorageHealth(h));
+    if (!this.d.store.health.writable) this.onStorageHealth(this.d.store.health);
+    this.stopClockWatch = watchWallClock((jump, now) => this.onClockJump(jump, now));
     this.firstFetch = new Set(this.namespaces());
     this.setState('running');
     this.d.notifier?.ready();
-    this.d.notifier?.status('connecting');
+    this.status.setActivity('connecting');
     this.startTimers();
     // A namespace that cannot be fetched must not hold every other job back for long.
     const gateTimer = setTimeout(() => this.gateOpen(), 2 * this.env.requestTimeoutMs);
@@ -187,12 +202,43 @@ export class Agent extends EventEmitter {
     while (!this.stopCtl.signal.aborted) {
       try {
         await this.d.transport.connect();
+        this.status.setCondition('clock', undefined);
         return;
       } catch (err) {
         const delay = backoff.next();
-        this.log.error({ err: errorMessage(err), kind: (err as { kind?: string }).kind, retryInMs: delay }, 'could not connect to the broker');
-        await sleep(delay, this.stopCtl.signal).catch(() => undefined);
+        const kind = (err as { kind?: string }).kind;
+        const time = clockTrouble(err, this.d.certificate, Date.now());
+        if (time) {
+          const { summary, ...times } = time;
+          this.log.error({ err: errorMessage(err), kind, ...times, retryInMs: delay }, `cannot connect: ${summary}; retrying, and at once when the clock changes`);
+        } else this.log.error({ err: errorMessage(err), kind, retryInMs: delay }, 'could not connect to the broker');
+        this.status.setCondition('clock', time?.summary);
+        this.wakeConnect = new AbortController();
+        await sleep(delay, AbortSignal.any([this.stopCtl.signal, this.wakeConnect.signal])).catch(() => undefined);
       }
+    }
+  }
+
+  /** A wall-clock step: every deadline is monotonic, so only what depends on the date itself reacts. */
+  private onClockJump(jumpMs: number, nowMs: number): void {
+    this.log.warn({ jumpMs, deviceTime: new Date(nowMs).toISOString() }, 'the wall clock jumped; deadlines are unaffected (they run on the monotonic clock)');
+    // A certificate that looked not yet valid (or expired) may be fine by the new time.
+    this.wakeConnect.abort();
+    for (const [ns, t] of this.retryTimers) {
+      clearTimeout(t);
+      this.retryTimers.delete(ns);
+      this.trigger(ns);
+    }
+  }
+
+  private onStorageHealth(h: StoreHealth): void {
+    const dir = join(this.d.config.stateDirectory, 'journal');
+    if (!h.writable) {
+      this.log.error({ code: h.code, stateDirectory: dir, err: h.message }, 'the state directory cannot be written: no new job starts until it can; outcomes are kept in memory and still reported; retrying with backoff');
+      this.status.setCondition('storage', `storage: ${h.code} in ${dir}, no new jobs until it can be written`);
+    } else {
+      this.log.info({ stateDirectory: dir }, 'the state directory can be written again: journal caught up, taking jobs');
+      this.status.setCondition('storage', undefined);
     }
   }
 
@@ -205,7 +251,7 @@ export class Agent extends EventEmitter {
       this.log.error({ err: errorMessage(err) }, 'could not subscribe to the jobs topics');
       return;
     }
-    this.d.notifier?.status(this.running.size ? `running job ${[...this.running.values()][0]?.c.jobId ?? ''}` : 'idle');
+    this.status.setActivity(this.running.size ? `running job ${[...this.running.values()][0]?.c.jobId ?? ''}` : 'idle');
     this.outbox.kick();
     if (this.stateValue === 'running') for (const ns of this.namespaces()) this.trigger(ns);
   }
@@ -337,17 +383,20 @@ export class Agent extends EventEmitter {
     if (this.stateValue !== 'running') return;
     if (this.d.store.outboxFull) this.log.warn('status outbox is full: starting no new job until it drains');
     while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
+    // No start without a record: while the journal cannot take one, every job waits QUEUED.
+    await this.d.store.whenWritable(this.stopCtl.signal).catch(() => undefined);
+    if (this.stateValue !== 'running') return;
     const c = this.takeNext();
     if (!c) return;
     const key = refKey(c);
     const e = new Execution(c, this.env);
     this.running.set(key, e);
-    this.d.notifier?.status(`running job ${c.jobId}`);
+    this.status.setActivity(`running job ${c.jobId}`);
     const how = await e.done;
     this.running.delete(key);
     if (how === 'settled') this.done.add(key);
     else this.retryLater(c.namespace);
-    if (this.running.size === 0) this.d.notifier?.status('idle');
+    if (this.running.size === 0) this.status.setActivity('idle');
     // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.
     if (this.truncated.has(c.namespace) && ![...this.ready.values()].some((r) => r.namespace === c.namespace)) this.trigger(c.namespace);
   }
@@ -372,6 +421,7 @@ export class Agent extends EventEmitter {
     this.ready.clear();
     this.queue.clear();
     for (const t of this.timers) clearInterval(t);
+    this.stopClockWatch?.();
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.gateOpen();
     const grace = opts.immediate ? 0 : (opts.graceMs ?? this.d.config.jobs.drainGraceSeconds * 1000);

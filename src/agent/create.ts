@@ -3,6 +3,8 @@
  * namespace, HTTPS data plane for the others unless configured otherwise), the durable store, the
  * handler registry and the safe process runner.
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
@@ -19,6 +21,7 @@ import { openStateStore } from '../store/file-store';
 import { createTransport, readPin } from '../transport';
 import { Agent } from './agent';
 import type { Notifier } from './agent';
+import type { CertificateWindow } from './clock-trouble';
 import { mapRegistry } from './registry';
 import type { HandlerRegistry } from './registry';
 
@@ -50,6 +53,16 @@ export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions):
     );
   }
   return { registry: mapRegistry(map, chooseHandler), problems: loaded.problems };
+}
+
+/** The device certificate's validity window (undefined when it cannot be read: check-config reports that). */
+function certificateWindow(file: string): CertificateWindow | undefined {
+  try {
+    const c = new X509Certificate(readFileSync(file));
+    return { validFrom: c.validFrom, validTo: c.validTo };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function createAgent(config: AgentConfig, o: CreateAgentOptions): Promise<Agent> {
@@ -96,5 +109,6 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     });
   }
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
-  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}) });
+  const certificate = certificateWindow(config.tls.certificateFile);
+  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}) });
 }
