@@ -366,6 +366,7 @@ export class Agent extends EventEmitter {
     const n = (this.discovered.get(c.namespace) ?? 0) + 1;
     this.discovered.set(c.namespace, n);
     this.ready.set(key, { ...c, listedIndex: n });
+    this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined }, 'job queued');
     this.emit('queued', { ref: c });
     // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
     void this.queue.add(() => this.runNext());
