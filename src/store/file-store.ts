@@ -18,15 +18,15 @@
  *   `outboxFull` turns true (the agent stops taking jobs) and a further outcome is still enqueued
  *   beyond the limit, with a warning; the overflow is bounded by the jobs already running.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Backoff } from '../lib/backoff';
 import { systemClock, type Clock } from '../lib/clock';
 import { AgentError, errorMessage } from '../lib/errors';
-import { appendDurable, atomicWriteFile, fsyncDir, removeStaleTemps } from '../lib/fsutil';
+import { appendDurable, atomicWriteFile, fsyncDir } from '../lib/fsutil';
 import { describeProblem, isStorageError, StorageUnavailableError, type StorageProblem, type StoreHealth } from './health';
-import { JOURNAL_FILE, SNAPSHOT_FILE, loadState } from './journal-file';
-import { acquireLock, StoreLockedError } from './lock';
+import { SNAPSHOT_FILE, loadState } from './journal-file';
+import { openIo, type Io } from './io';
+import { StoreLockedError } from './lock';
 import { applyRecord, findReported, pickRef, refKey, toSnapshot, type StoreRecord, type StoreState } from './records';
 import type { ExecRef, JournalEntry, OutboxItem, StateStore } from './types';
 
@@ -63,24 +63,6 @@ function describe(ref: ExecRef): string {
 
 /** Records the agent may not lose even when the journal cannot take them: they go to memory first. */
 const DEFERRABLE: ReadonlySet<StoreRecord['op']> = new Set<StoreRecord['op']>(['finish', 'report', 'ack', 'release']);
-
-interface Io {
-  handle: fsp.FileHandle;
-  release: () => Promise<void>;
-}
-
-/** Lock the directory and open its journal for appending. */
-async function openIo(dir: string): Promise<Io> {
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(dir);
-  try {
-    await removeStaleTemps(dir, SNAPSHOT_FILE);
-    return { handle: await fsp.open(path.join(dir, JOURNAL_FILE), 'a', 0o600), release };
-  } catch (err) {
-    await release().catch(() => undefined);
-    throw err;
-  }
-}
 
 class FileStateStore implements StateStore {
   private readonly queue: Queued[] = [];

@@ -24,6 +24,7 @@ const MODULES = [
   'src/store/records.ts',
   'src/store/journal-file.ts',
   'src/store/lock.ts',
+  'src/store/io.ts',
   'src/store/read.ts',
   'src/store/file-store.ts',
 ];
