@@ -1,0 +1,144 @@
+/**
+ * The amd64 .deb on a clean Debian 12 with systemd as PID 1 (systemd-nspawn), against mosquitto and
+ * the sim on the host. Everything is asserted from what systemd itself reports (`systemctl show`,
+ * its journal) and from the service's state. One booted container serves the scenarios in order:
+ * each starts from a running, idle agent (`ensureIdle`) and says what it leaves behind.
+ */
+import { createJob, deviceTransitions, statusOf } from '../e2e/helpers';
+import { startStack } from '../support/stack';
+import type { Stack } from '../support/stack';
+import { Device, UNIT, debName, gatedJob, releaseFile, waitFor } from './support/device';
+
+const THING = 'device-unit';
+let stack: Stack;
+let dev: Device;
+
+jest.setTimeout(240_000);
+
+beforeAll(async () => {
+  stack = await startStack({ things: [THING] });
+  dev = await Device.boot(stack, THING);
+});
+afterAll(async () => {
+  await dev?.stop();
+  await stack?.close();
+});
+
+const statusIs = (jobId: string, status: string) => () => (statusOf(stack, jobId, THING) === status ? status : undefined);
+const execution = (jobId: string) => {
+  const r = stack.sim.runtime.service.describeJobExecutionControl(jobId, THING);
+  if (!r.ok) throw new Error(`no execution of ${jobId}`);
+  const e = r.value.execution as { status: string; statusDetails?: { detailsMap?: Record<string, string> } };
+  return { status: e.status, details: e.statusDetails?.detailsMap ?? {} };
+};
+/** Status changes the device made (progress updates of IN_PROGRESS left out). */
+const changes = (jobId: string) => deviceTransitions(stack, jobId).filter((t) => t.from !== t.to).map((t) => t.to);
+/** kill(1) is procps, not in a minbase image; the shell's builtin is. */
+const signal = (sig: string, pid: string) => dev.exec(['sh', '-c', `kill -${sig} ${pid}`]);
+
+/** Each scenario starts from a running, connected agent with a clear start rate limit. */
+async function ensureIdle(): Promise<Record<string, string>> {
+  const p = await dev.props();
+  if (p.ActiveState === 'active' && p.StatusText === 'idle') return p;
+  return dev.start();
+}
+
+describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
+  it('installs on a system without Node.js: unit enabled, not started while there is no configuration', async () => {
+    expect((await dev.exec(['sh', '-c', 'command -v node nodejs || echo none'])).stdout.trim()).toBe('none');
+    await dev.install(releaseFile(debName('amd64')));
+    const p = await dev.props();
+    expect(p).toMatchObject({ LoadState: 'loaded', UnitFileState: 'enabled', ActiveState: 'inactive' });
+    expect((await dev.exec(['iot-jobs-agent', '--help'])).stdout).toMatch(/run/);
+  });
+
+  it('systemd sees READY and then the STATUS the agent sends once connected', async () => {
+    await dev.configure();
+    await dev.exec(['systemctl', 'start', UNIT], { timeoutMs: 180_000 });
+    // Type=notify: `systemctl start` returns once READY=1 has been processed, so the unit is active now.
+    const afterStart = await dev.props();
+    expect(afterStart.ActiveState).toBe('active');
+    expect(afterStart.SubState).toBe('running');
+    const idle = await dev.waitIdle();
+    expect(idle).toMatchObject({ NRestarts: '0', Result: 'success' });
+    expect(Number(idle.MainPID)).toBeGreaterThan(0);
+    const lines = await dev.logLines();
+    expect(lines.some((l) => l.msg === 'connected to the broker')).toBe(true);
+  });
+
+  it('runs a job end to end', async () => {
+    await ensureIdle();
+    await createJob(stack, 'unit-echo', THING, { operation: 'exec', command: ['echo', 'hello from the device'] });
+    await waitFor(statusIs('unit-echo', 'SUCCEEDED'), 'unit-echo SUCCEEDED');
+    expect(changes('unit-echo')).toEqual(['IN_PROGRESS', 'SUCCEEDED']);
+    expect(execution('unit-echo').details.stdout).toMatch(/hello from the device/);
+    await dev.waitIdle();
+  });
+
+  it('runs a Device Client runCommand step as nobody (uid 65534) under the unit hardening', async () => {
+    await ensureIdle();
+    const probe = 'echo uid=$(id -u) gid=$(id -g); grep -E "^(NoNewPrivs|CapEff|CapBnd):" /proc/self/status; touch /usr/probe 2>&1 || true';
+    await createJob(stack, 'unit-nobody', THING, {
+      version: '1.0',
+      includeStdOut: true,
+      steps: [{ action: { name: 'who', type: 'runCommand', input: { command: `sh,-c,${probe}` }, runAsUser: 'nobody' } }],
+    });
+    await waitFor(statusIs('unit-nobody', 'SUCCEEDED'), 'unit-nobody SUCCEEDED');
+    const out = execution('unit-nobody').details.stdout ?? '';
+    expect(out).toMatch(/uid=65534 gid=65534/);
+    expect(out).toMatch(/NoNewPrivs:\s+1/);
+    expect(out).toMatch(/CapEff:\s+0+\b/);
+    expect(out).toMatch(/touch: cannot touch '\/usr\/probe': (Read-only file system|Permission denied)/);
+  });
+
+  it('restarts the agent after kill -9, and the interrupted job is reported by its restart policy', async () => {
+    const before = await ensureIdle();
+    await createJob(stack, 'unit-killed', THING, gatedJob('never-opened'));
+    await waitFor(statusIs('unit-killed', 'IN_PROGRESS'), 'unit-killed IN_PROGRESS');
+    await signal('KILL', before.MainPID!);
+    const after = await dev.waitForUnit((p) => p.NRestarts === String(Number(before.NRestarts) + 1) && p.StatusText === 'idle', 'restarted by systemd and idle again');
+    expect(after.MainPID).not.toBe(before.MainPID);
+    // exec's restart policy is "fail": the execution is reported FAILED, never run again.
+    await waitFor(statusIs('unit-killed', 'FAILED'), 'unit-killed FAILED');
+    expect(execution('unit-killed').details.reason).toBe('interrupted');
+    expect(await dev.journal()).toMatch(/Main process exited, code=killed, status=9\/KILL/);
+  });
+
+  it('a bad configuration exits 2 and systemd does not restart it', async () => {
+    await ensureIdle();
+    await dev.writeConfig({ thingName: THING, mqtt: { endpoint: '127.0.0.1', port: 'eight' } });
+    const r = await dev.exec(['systemctl', 'restart', UNIT], { allowFail: true, timeoutMs: 180_000 });
+    expect(r.code).not.toBe(0);
+    // RestartPreventExitStatus=2: straight to failed, never auto-restart.
+    const p = await dev.waitForUnit((q) => q.ActiveState === 'failed', 'failed');
+    expect(p).toMatchObject({ SubState: 'failed', Result: 'exit-code', ExecMainStatus: '2' });
+    expect(await dev.journal()).toMatch(/mqtt\.port/);
+    await dev.configure();
+  });
+
+  it('systemctl stop drains the running job and ends with Result=success', async () => {
+    await ensureIdle();
+    await createJob(stack, 'unit-drain', THING, gatedJob('drain'));
+    await waitFor(statusIs('unit-drain', 'IN_PROGRESS'), 'unit-drain IN_PROGRESS');
+    const stopping = dev.exec(['systemctl', 'stop', UNIT], { timeoutMs: 180_000 });
+    await dev.waitForUnit((p) => p.ActiveState === 'deactivating', 'deactivating (STOPPING=1 / SIGTERM)');
+    await dev.waitForLog((l) => l.msg === 'stopping: no new jobs', 'that it drains');
+    await dev.openGate('drain');
+    await stopping;
+    const p = await dev.props();
+    expect(p).toMatchObject({ ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
+    expect(statusOf(stack, 'unit-drain', THING)).toBe('SUCCEEDED');
+    expect(execution('unit-drain').details.stdout).toMatch(/gate drain open/);
+  });
+
+  it('a stopped (SIGSTOP) agent is killed by the watchdog and restarted', async () => {
+    // A shorter watchdog than the unit's 30 s, through a drop-in as an operator would set it.
+    await dev.dropIn('watchdog', '[Service]\nWatchdogSec=6\n');
+    const before = await dev.start();
+    await signal('STOP', before.MainPID!);
+    const after = await dev.waitForUnit((p) => p.NRestarts === String(Number(before.NRestarts) + 1) && p.StatusText === 'idle', 'restarted after the watchdog fired');
+    expect(after.MainPID).not.toBe(before.MainPID);
+    expect(await dev.journal()).toMatch(/Watchdog timeout/);
+    await dev.dropIn('watchdog', undefined);
+  });
+});
