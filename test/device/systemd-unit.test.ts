@@ -4,10 +4,10 @@
  * its journal) and from the service's state. One booted container serves the scenarios in order:
  * each starts from a running, idle agent (`ensureIdle`) and says what it leaves behind.
  */
-import { createJob, deviceTransitions, statusOf } from '../e2e/helpers';
+import { createJob } from '../e2e/helpers';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
-import { Device, UNIT, debName, gatedJob, releaseFile, waitFor } from './support/device';
+import { Device, UNIT, debName, gatedJob, releaseFile } from './support/device';
 
 const THING = 'device-unit';
 let stack: Stack;
@@ -23,18 +23,6 @@ afterAll(async () => {
   await dev?.stop();
   await stack?.close();
 });
-
-const statusIs = (jobId: string, status: string) => () => (statusOf(stack, jobId, THING) === status ? status : undefined);
-const execution = (jobId: string) => {
-  const r = stack.sim.runtime.service.describeJobExecutionControl(jobId, THING);
-  if (!r.ok) throw new Error(`no execution of ${jobId}`);
-  const e = r.value.execution as { status: string; statusDetails?: { detailsMap?: Record<string, string> } };
-  return { status: e.status, details: e.statusDetails?.detailsMap ?? {} };
-};
-/** Status changes the device made (progress updates of IN_PROGRESS left out). */
-const changes = (jobId: string) => deviceTransitions(stack, jobId).filter((t) => t.from !== t.to).map((t) => t.to);
-/** kill(1) is procps, not in a minbase image; the shell's builtin is. */
-const signal = (sig: string, pid: string) => dev.exec(['sh', '-c', `kill -${sig} ${pid}`]);
 
 /** Each scenario starts from a running, connected agent with a clear start rate limit. */
 async function ensureIdle(): Promise<Record<string, string>> {
@@ -69,9 +57,9 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
   it('runs a job end to end', async () => {
     await ensureIdle();
     await createJob(stack, 'unit-echo', THING, { operation: 'exec', command: ['echo', 'hello from the device'] });
-    await waitFor(statusIs('unit-echo', 'SUCCEEDED'), 'unit-echo SUCCEEDED');
-    expect(changes('unit-echo')).toEqual(['IN_PROGRESS', 'SUCCEEDED']);
-    expect(execution('unit-echo').details.stdout).toMatch(/hello from the device/);
+    await dev.waitForJob('unit-echo', 'SUCCEEDED');
+    expect(dev.statusChanges('unit-echo')).toEqual(['IN_PROGRESS', 'SUCCEEDED']);
+    expect(dev.execution('unit-echo').details.stdout).toMatch(/hello from the device/);
     await dev.waitIdle();
   });
 
@@ -83,8 +71,8 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
       includeStdOut: true,
       steps: [{ action: { name: 'who', type: 'runCommand', input: { command: `sh,-c,${probe}` }, runAsUser: 'nobody' } }],
     });
-    await waitFor(statusIs('unit-nobody', 'SUCCEEDED'), 'unit-nobody SUCCEEDED');
-    const out = execution('unit-nobody').details.stdout ?? '';
+    await dev.waitForJob('unit-nobody', 'SUCCEEDED');
+    const out = dev.execution('unit-nobody').details.stdout ?? '';
     expect(out).toMatch(/uid=65534 gid=65534/);
     expect(out).toMatch(/NoNewPrivs:\s+1/);
     expect(out).toMatch(/CapEff:\s+0+\b/);
@@ -94,13 +82,13 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
   it('restarts the agent after kill -9, and the interrupted job is reported by its restart policy', async () => {
     const before = await ensureIdle();
     await createJob(stack, 'unit-killed', THING, gatedJob('never-opened'));
-    await waitFor(statusIs('unit-killed', 'IN_PROGRESS'), 'unit-killed IN_PROGRESS');
-    await signal('KILL', before.MainPID!);
+    await dev.waitForJob('unit-killed', 'IN_PROGRESS');
+    await dev.signal('KILL', before.MainPID!);
     const after = await dev.waitForUnit((p) => p.NRestarts === String(Number(before.NRestarts) + 1) && p.StatusText === 'idle', 'restarted by systemd and idle again');
     expect(after.MainPID).not.toBe(before.MainPID);
     // exec's restart policy is "fail": the execution is reported FAILED, never run again.
-    await waitFor(statusIs('unit-killed', 'FAILED'), 'unit-killed FAILED');
-    expect(execution('unit-killed').details.reason).toBe('interrupted');
+    await dev.waitForJob('unit-killed', 'FAILED');
+    expect(dev.execution('unit-killed').details.reason).toBe('interrupted');
     expect(await dev.journal()).toMatch(/Main process exited, code=killed, status=9\/KILL/);
   });
 
@@ -119,7 +107,7 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
   it('systemctl stop drains the running job and ends with Result=success', async () => {
     await ensureIdle();
     await createJob(stack, 'unit-drain', THING, gatedJob('drain'));
-    await waitFor(statusIs('unit-drain', 'IN_PROGRESS'), 'unit-drain IN_PROGRESS');
+    await dev.waitForJob('unit-drain', 'IN_PROGRESS');
     const stopping = dev.exec(['systemctl', 'stop', UNIT], { timeoutMs: 180_000 });
     await dev.waitForUnit((p) => p.ActiveState === 'deactivating', 'deactivating (STOPPING=1 / SIGTERM)');
     await dev.waitForLog((l) => l.msg === 'stopping: no new jobs', 'that it drains');
@@ -127,15 +115,15 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
     await stopping;
     const p = await dev.props();
     expect(p).toMatchObject({ ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
-    expect(statusOf(stack, 'unit-drain', THING)).toBe('SUCCEEDED');
-    expect(execution('unit-drain').details.stdout).toMatch(/gate drain open/);
+    expect(dev.execution('unit-drain').status).toBe('SUCCEEDED');
+    expect(dev.execution('unit-drain').details.stdout).toMatch(/gate drain open/);
   });
 
   it('a stopped (SIGSTOP) agent is killed by the watchdog and restarted', async () => {
     // A shorter watchdog than the unit's 30 s, through a drop-in as an operator would set it.
     await dev.dropIn('watchdog', '[Service]\nWatchdogSec=6\n');
     const before = await dev.start();
-    await signal('STOP', before.MainPID!);
+    await dev.signal('STOP', before.MainPID!);
     const after = await dev.waitForUnit((p) => p.NRestarts === String(Number(before.NRestarts) + 1) && p.StatusText === 'idle', 'restarted after the watchdog fired');
     expect(after.MainPID).not.toBe(before.MainPID);
     expect(await dev.journal()).toMatch(/Watchdog timeout/);

@@ -5,11 +5,15 @@
  * service saw. A new scenario boots a Device (or reuses one), drives it, asserts on these.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { Container } from './container';
 import type { BootOptions, ExecResult } from './container';
 import type { Stack } from '../../support/stack';
+
+const execFileP = promisify(execFile);
 
 export const UNIT = 'iot-jobs-agent.service';
 export const CONFIG = '/etc/iot-jobs-agent/agent.json';
@@ -145,6 +149,35 @@ export class Device {
     await this.c.exec(['systemctl', 'daemon-reload']);
   }
 
+  /** The execution of `jobId` on this thing as the service has it: status and status details. */
+  execution(jobId: string): { status: string; details: Record<string, string> } {
+    const r = this.stack.sim.runtime.service.describeJobExecutionControl(jobId, this.thing);
+    if (!r.ok) throw new Error(`the service has no execution of ${jobId} for ${this.thing}`);
+    const e = r.value.execution as { status: string; statusDetails?: { detailsMap?: Record<string, string> } };
+    return { status: e.status, details: e.statusDetails?.detailsMap ?? {} };
+  }
+
+  /** Waits until the service shows the execution in `status`. */
+  waitForJob(jobId: string, status: string, timeoutMs = 90_000): Promise<{ status: string; details: Record<string, string> }> {
+    return waitFor(() => {
+      const r = this.stack.sim.runtime.service.describeJobExecutionControl(jobId, this.thing);
+      return r.ok && r.value.execution.status === status ? this.execution(jobId) : undefined;
+    }, `${jobId} ${status}`, timeoutMs);
+  }
+
+  /** Status changes the device made to the execution (progress updates within IN_PROGRESS left out). */
+  statusChanges(jobId: string): string[] {
+    return this.stack.sim.runtime.service
+      .history()
+      .filter((h) => h.jobId === jobId && h.by === 'device' && h.from !== h.to)
+      .map((h) => h.to);
+  }
+
+  /** kill(1) is procps, which a minbase image lacks; the shell's builtin is there. */
+  async signal(sig: string, pid: string): Promise<void> {
+    await this.c.exec(['sh', '-c', `kill -${sig} ${pid}`]);
+  }
+
   /** Opens the gate a `gatedJob` waits on. */
   async openGate(name: string): Promise<void> {
     await writeFile(join(this.c.path(GATES), name), '');
@@ -158,6 +191,27 @@ export class Device {
 /** An `exec` job that runs until the test opens its gate (no timing guesses about how long a job takes). */
 export function gatedJob(gate: string): Record<string, unknown> {
   return { operation: 'exec', command: ['sh', '-c', `while [ ! -e ${GATES}/${gate} ]; do sleep 0.1; done; echo gate ${gate} open`] };
+}
+
+/**
+ * The same package with a higher version: what an upgrade installs. Repacked from the release .deb
+ * (same files, same maintainer scripts, only `Version` changed), so the upgrade path that dpkg and
+ * our maintainer scripts take is exactly the real one.
+ */
+export async function repackWithVersion(debFile: string, version: string, outDir: string): Promise<string> {
+  const tree = join(outDir, `tree-${version}`);
+  await rm(tree, { recursive: true, force: true });
+  await execFileP('dpkg-deb', ['-R', debFile, tree]);
+  const control = join(tree, 'DEBIAN', 'control');
+  const text = await readFile(control, 'utf8');
+  if (!/^Version: /m.test(text)) throw new Error(`${debFile}: control has no Version`);
+  await writeFile(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
+  const arch = /^Architecture: (\S+)$/m.exec(text)?.[1] ?? 'amd64';
+  const out = join(outDir, `iot-jobs-agent_${version}_${arch}.deb`);
+  // gzip -1: a throwaway package, built for speed.
+  await execFileP('dpkg-deb', ['-Zgzip', '-z1', '-b', tree, out], { maxBuffer: 16 * 1024 * 1024 });
+  await rm(tree, { recursive: true, force: true });
+  return out;
 }
 
 /** Waits for a condition on the host side (the sim's state): a cheap in-process check, polled. */
