@@ -148,6 +148,9 @@ export class Agent extends EventEmitter {
     });
     this.firstFetch = new Set(this.namespaces());
     this.setState('running');
+    // Ready means up, not connected: the journal is open and recovered, and offline the agent still
+    // keeps outcomes and reconnects by itself. Waiting for the broker would block `systemctl start`
+    // and the boot until TimeoutStartSec on a device whose network comes late, then crash-loop it.
     this.d.notifier?.ready();
     this.d.notifier?.status('connecting');
     this.startTimers();

@@ -54,6 +54,19 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
     expect(lines.some((l) => l.msg === 'connected to the broker')).toBe(true);
   });
 
+  it('is ready while the broker is unreachable (READY=1 means up, not connected) and connects when it comes', async () => {
+    await ensureIdle();
+    await stack.broker.stop();
+    // Returns once systemd has READY=1: a device whose network comes late does not block its boot.
+    await dev.exec(['systemctl', 'restart', UNIT], { timeoutMs: 180_000 });
+    const offline = await dev.waitForUnit((p) => p.ActiveState === 'active' && p.StatusText === 'connecting', 'active with STATUS=connecting');
+    expect(offline.SubState).toBe('running');
+    await dev.waitForLog((l) => l.msg === 'could not connect to the broker', 'the refused connection');
+    await stack.broker.restart();
+    const online = await dev.waitIdle();
+    expect(online.MainPID).toBe(offline.MainPID);
+  });
+
   it('runs a job end to end', async () => {
     await ensureIdle();
     await createJob(stack, 'unit-echo', THING, { operation: 'exec', command: ['echo', 'hello from the device'] });
@@ -128,5 +141,11 @@ describe('the .deb under systemd (PID 1) on a clean Debian 12', () => {
     expect(after.MainPID).not.toBe(before.MainPID);
     expect(await dev.journal()).toMatch(/Watchdog timeout/);
     await dev.dropIn('watchdog', undefined);
+  });
+
+  it('systemd attributed every notification to the unit (systemd-notify children, NotifyAccess=all)', async () => {
+    const all = (await dev.exec(['journalctl', '--no-pager', '-o', 'cat'])).stdout;
+    expect(all).not.toMatch(/Cannot find unit for notify message|reception only permitted for main PID|notify message.*ignoring/i);
+    expect(all).toMatch(/Started iot-jobs-agent\.service/);
   });
 });
