@@ -33,6 +33,16 @@ import { recoveryPlan } from './recovery';
 import type { HandlerRegistry } from './registry';
 import { StatusText } from './status-text';
 
+/** Waits for `p`, but no longer than `ms`; the timer goes with it (a pending one would hold the process up). */
+async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  const ctl = new AbortController();
+  try {
+    await Promise.race([p, sleep(ms, ctl.signal).catch(() => undefined)]);
+  } finally {
+    ctl.abort();
+  }
+}
+
 export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 
 export interface Notifier {
@@ -163,6 +173,9 @@ export class Agent extends EventEmitter {
     this.stopClockWatch = watchWallClock((jump, now) => this.onClockJump(jump, now));
     this.firstFetch = new Set(this.namespaces());
     this.setState('running');
+    // Ready means up, not connected: the journal is open and recovered, and offline the agent still
+    // keeps outcomes and reconnects by itself. Waiting for the broker would block `systemctl start`
+    // and the boot until TimeoutStartSec on a device whose network comes late, then crash-loop it.
     this.d.notifier?.ready();
     this.status.setActivity('connecting');
     this.startTimers();
@@ -427,9 +440,9 @@ export class Agent extends EventEmitter {
     this.gateOpen();
     const grace = opts.immediate ? 0 : (opts.graceMs ?? this.d.config.jobs.drainGraceSeconds * 1000);
     const all = Promise.allSettled([...this.running.values()].map((e) => e.done));
-    if (this.running.size > 0 && grace > 0) await Promise.race([all, sleep(grace).catch(() => undefined)]);
+    if (this.running.size > 0 && grace > 0) await atMost(all, grace);
     for (const e of this.running.values()) e.abort('shutdown', 'agent stopping');
-    await Promise.race([all, sleep(opts.immediate ? 1000 : 10_000).catch(() => undefined)]);
+    await atMost(all, opts.immediate ? 1000 : 10_000);
     if (!opts.immediate) await this.outbox.flush(Math.min(10_000, this.env.requestTimeoutMs));
     this.stopCtl.abort();
     this.outbox.stop();

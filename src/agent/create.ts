@@ -6,10 +6,11 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtinHandlers } from '../../handlers/_builtins';
 import type { AgentConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
 import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
-import { loadHandlers, builtinHandlersDir } from '../handlers/loader';
+import { loadHandlers } from '../handlers/loader';
 import { handlerLogger } from '../handlers/logger';
 import { handlerOptions } from '../handlers/registry';
 import { createProcessRunner } from '../handlers/process';
@@ -37,8 +38,8 @@ export interface CreateAgentOptions {
 }
 
 export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions): Promise<{ registry: HandlerRegistry; problems: string[] }> {
-  const dirs = [...(o.builtins === false ? [] : [builtinHandlersDir()]), ...config.handlers.directories];
-  const loaded = await loadHandlers(dirs, { log: handlerLogger(o.log) });
+  const builtins = o.builtins === false ? [] : builtinHandlers;
+  const loaded = await loadHandlers(config.handlers.directories, { log: handlerLogger(o.log), builtins });
   const map = new Map(loaded.handlers);
   for (const h of o.handlers ?? []) map.set(h.name, h);
   // AWS IoT Device Client documents (`steps`, legacy `operation` + script) and managed templates.

@@ -13,7 +13,10 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import { MqttClient, type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
+// The client class alone: mqtt's index also loads its URL connectors (WebSocket, SOCKS, ...), which
+// this transport never uses (it builds its own TLS stream).
+import MqttClient from 'mqtt/lib/client';
 import { Backoff, sleep, withTimeout } from '../lib/backoff';
 import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
