@@ -17,11 +17,10 @@ import { Backoff, sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import type { StoreHealth } from '../store/health';
 import type { StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
-import { clockTrouble } from './clock-trouble';
 import type { CertificateWindow } from './clock-trouble';
+import { Conditions } from './conditions';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
@@ -91,6 +90,7 @@ export class Agent extends EventEmitter {
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly status: StatusText;
+  private readonly conditions: Conditions;
   /** Cuts the connect loop's backoff short (the wall clock moved: a certificate may be valid now). */
   private wakeConnect = new AbortController();
   private stopClockWatch: (() => void) | undefined;
@@ -99,6 +99,7 @@ export class Agent extends EventEmitter {
     super();
     this.log = d.log;
     this.status = new StatusText((t) => d.notifier?.status(t));
+    this.conditions = new Conditions(d.log, this.status, join(d.config.stateDirectory, 'journal'), d.certificate);
     const cfg = d.config;
     this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
     this.outbox = new OutboxSender({
@@ -168,8 +169,8 @@ export class Agent extends EventEmitter {
       this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
       this.status.setActivity('reconnecting');
     });
-    this.d.store.onHealthChange((h) => this.onStorageHealth(h));
-    if (!this.d.store.health.writable) this.onStorageHealth(this.d.store.health);
+    this.d.store.onHealthChange((h) => this.conditions.storage(h));
+    if (!this.d.store.health.writable) this.conditions.storage(this.d.store.health);
     this.stopClockWatch = watchWallClock((jump, now) => this.onClockJump(jump, now));
     this.firstFetch = new Set(this.namespaces());
     this.setState('running');
@@ -215,17 +216,11 @@ export class Agent extends EventEmitter {
     while (!this.stopCtl.signal.aborted) {
       try {
         await this.d.transport.connect();
-        this.status.setCondition('clock', undefined);
+        this.conditions.connected();
         return;
       } catch (err) {
         const delay = backoff.next();
-        const kind = (err as { kind?: string }).kind;
-        const time = clockTrouble(err, this.d.certificate, Date.now());
-        if (time) {
-          const { summary, ...times } = time;
-          this.log.error({ err: errorMessage(err), kind, ...times, retryInMs: delay }, `cannot connect: ${summary}; retrying, and at once when the clock changes`);
-        } else this.log.error({ err: errorMessage(err), kind, retryInMs: delay }, 'could not connect to the broker');
-        this.status.setCondition('clock', time?.summary);
+        this.conditions.connectFailed(err, delay);
         this.wakeConnect = new AbortController();
         await sleep(delay, AbortSignal.any([this.stopCtl.signal, this.wakeConnect.signal])).catch(() => undefined);
       }
@@ -234,24 +229,13 @@ export class Agent extends EventEmitter {
 
   /** A wall-clock step: every deadline is monotonic, so only what depends on the date itself reacts. */
   private onClockJump(jumpMs: number, nowMs: number): void {
-    this.log.warn({ jumpMs, deviceTime: new Date(nowMs).toISOString() }, 'the wall clock jumped; deadlines are unaffected (they run on the monotonic clock)');
+    this.conditions.clockJumped(jumpMs, nowMs);
     // A certificate that looked not yet valid (or expired) may be fine by the new time.
     this.wakeConnect.abort();
     for (const [ns, t] of this.retryTimers) {
       clearTimeout(t);
       this.retryTimers.delete(ns);
       this.trigger(ns);
-    }
-  }
-
-  private onStorageHealth(h: StoreHealth): void {
-    const dir = join(this.d.config.stateDirectory, 'journal');
-    if (!h.writable) {
-      this.log.error({ code: h.code, stateDirectory: dir, err: h.message }, 'the state directory cannot be written: no new job starts until it can; outcomes are kept in memory and still reported; retrying with backoff');
-      this.status.setCondition('storage', `storage: ${h.code} in ${dir}, no new jobs until it can be written`);
-    } else {
-      this.log.info({ stateDirectory: dir }, 'the state directory can be written again: journal caught up, taking jobs');
-      this.status.setCondition('storage', undefined);
     }
   }
 
