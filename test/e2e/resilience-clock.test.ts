@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { AgentProcess, agentConfig, BIN } from '../support/agent-proc';
+import { AgentProcess, agentConfig, BIN, waitFor } from '../support/agent-proc';
 import type { AgentSetup, LogLine } from '../support/agent-proc';
 import { FakeClock, NotifySocket } from '../support/device-faults';
 import { startStack } from '../support/stack';
@@ -75,11 +75,12 @@ describe('a clock without RTC', () => {
     // A second failed attempt, and still running: the clock is a state, not a reason to exit.
     await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('cannot connect: clock:') && l !== why);
     expect(agent.child.exitCode).toBeNull();
-    expect(notify.statuses().some((s) => s.startsWith('clock: device time 1970-01-02'))).toBe(true);
+    await waitFor(() => notify.statuses().some((s) => s.startsWith('clock: device time 1970-01-02')), 'STATUS naming the clock');
 
     await step(agent, clock, '+0'); // NTP syncs
     await agent.waitForLog(connected);
-    expect(notify.statuses().at(-1)).not.toMatch(/clock/);
+    // STATUS travels through systemd-notify, a child process: wait for it rather than race it.
+    await waitFor(() => notify.statuses().at(-1) === 'idle', 'STATUS=idle, the clock condition cleared');
     await createJob(stack, 'after-ntp', thing, { operation: 'record' });
     await agent.waitForLog(msg('outcome reported', 'after-ntp'));
     expect(statusOf(stack, 'after-ntp', thing)).toBe('SUCCEEDED');

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { AgentProcess, agentConfig, BIN } from '../support/agent-proc';
+import { AgentProcess, agentConfig, BIN, waitFor } from '../support/agent-proc';
 import type { AgentSetup, LogLine } from '../support/agent-proc';
 import { NotifySocket, SmallDisk } from '../support/device-faults';
 import { startStack } from '../support/stack';
@@ -169,7 +169,7 @@ describe('a full state directory', () => {
     await second.waitForLog(msg('connected to the broker'));
     await createJob(stack, 'boot-1', thing, { operation: 'record' });
     await second.waitForLog(msg('job queued', 'boot-1'));
-    expect(notify.statuses().some((s) => s.startsWith('storage: ENOSPC'))).toBe(true);
+    await waitFor(() => notify.statuses().some((s) => s.startsWith('storage: ENOSPC')), 'STATUS=storage: ENOSPC …');
     expect(statusOf(stack, 'boot-1', thing)).toBe('QUEUED');
     expect(await status(setup)).toMatch(/boot-0#1\s+SUCCEEDED/);
 
@@ -179,7 +179,8 @@ describe('a full state directory', () => {
     expect(statusOf(stack, 'boot-1', thing)).toBe('SUCCEEDED');
     expect(runsOf(setup, 'boot-0')).toBe(1);
     expect(runsOf(setup, 'boot-1')).toBe(1);
-    expect(notify.statuses().at(-1)).not.toMatch(/storage/);
+    // STATUS travels through systemd-notify, a child process: wait for it rather than race it.
+    await waitFor(() => notify.statuses().at(-1) === 'idle', 'STATUS=idle, the storage condition cleared');
     second.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   });
