@@ -1,7 +1,8 @@
 /**
  * One execution, start to outcome (docs/ARCHITECTURE.md §3): describe → document → handler → validate →
- * IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → journal `started` → run(ctx) → journal
- * outcome → terminal update through the persisted outbox.
+ * journal `started` → IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → run(ctx) → journal
+ * outcome → terminal update through the persisted outbox. The journal comes first so that no
+ * execution is IN_PROGRESS in the cloud without a record on the device (docs/RESILIENCE.md §1).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
