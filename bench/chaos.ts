@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: the fault suite. Seeded (`--seed N`), so a failing run can be repeated with the
  * same jobs and the same faults at the same points of progress (timing itself is the machine's).
- * Options: --jobs N --kills K --broker-restarts N --drops N --stalls N --half-opens N --seed N.
+ * Options: --jobs N --kills K --broker-restarts N --drops N --stalls N --half-opens N --disk-fulls N --seed N.
+ * Disk-full faults put the agent's state directory on a tmpfs, which needs root (--disk-fulls 0 otherwise).
  * Exits non-zero when any violation is found.
  */
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ const FLAGS: Record<string, keyof ChaosOptions> = {
   '--drops': 'drops',
   '--stalls': 'stalls',
   '--half-opens': 'halfOpens',
+  '--disk-fulls': 'diskFulls',
   '--max-job-ms': 'maxJobMs',
   '--deadline-ms': 'deadlineMs',
 };
@@ -51,6 +53,7 @@ async function main(): Promise<number> {
     ['drops', r.drops],
     ['stalls', r.stalls],
     ['half-open', r.halfOpens],
+    ['disk full (ENOSPC hit / resumed)', `${r.diskFulls} (${r.diskFullHits} / ${r.diskResumes})`],
     ['status --config checks', r.statusChecks],
     ['duration', `${(r.durationMs / 1000).toFixed(1)} s`],
     ['violations', r.violations.length],

@@ -21,6 +21,8 @@ export interface ChaosOptions {
   drops: number;
   stalls: number;
   halfOpens: number;
+  /** Times the state directory (a tmpfs) is filled up (real ENOSPC) for stallMs, then freed. Needs root. */
+  diskFulls: number;
   /** Longest a handler works, ms (each job draws 0..this). */
   maxJobMs: number;
   /** The namespace served over the HTTPS data plane (the other half of the jobs use the default). */
@@ -39,6 +41,7 @@ export const DEFAULTS: ChaosOptions = {
   drops: 6,
   stalls: 4,
   halfOpens: 2,
+  diskFulls: 3,
   maxJobMs: 400,
   namespace: 'fleet',
   deadlineMs: 600_000,
@@ -60,7 +63,7 @@ export function planJobs(o: ChaosOptions, rnd: () => number): JobPlan[] {
   return out;
 }
 
-export type FaultKind = 'kill' | 'kill-mid-job' | 'broker-restart' | 'drop' | 'stall' | 'half-open';
+export type FaultKind = 'kill' | 'kill-mid-job' | 'broker-restart' | 'drop' | 'stall' | 'half-open' | 'disk-full';
 
 export interface PlannedFault {
   kind: FaultKind;
@@ -80,6 +83,7 @@ export function planFaults(o: ChaosOptions, rnd: () => number): PlannedFault[] {
   for (let i = 0; i < o.drops; i++) kinds.push('drop');
   for (let i = 0; i < o.stalls; i++) kinds.push('stall');
   for (let i = 0; i < o.halfOpens; i++) kinds.push('half-open');
+  for (let i = 0; i < o.diskFulls; i++) kinds.push('disk-full');
   const faults = kinds.map((kind) => ({ kind, atFraction: 0.03 + rnd() * 0.85, delayMs: Math.floor(rnd() * 300), stallMs: 500 + Math.floor(rnd() * 2500) }));
   return faults.sort((a, b) => a.atFraction - b.atFraction);
 }

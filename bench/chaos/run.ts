@@ -14,6 +14,7 @@ import { AgentProcess, runStatus, writeAgentSetup } from './agent';
 import type { AgentSetup } from './agent';
 import { checkChaos } from './check';
 import type { HandlerEvent, JournaledOutcome, Verdict } from './check';
+import { SmallDisk } from '../../test/support/device-faults';
 import { startMosquitto } from '../../test/support/mosquitto';
 import type { Mosquitto } from '../../test/support/mosquitto';
 import { DEFAULTS, planFaults, planJobs, seededRandom } from './plan';
@@ -30,6 +31,11 @@ export interface ChaosReport extends Verdict {
   drops: number;
   stalls: number;
   halfOpens: number;
+  diskFulls: number;
+  /** Disk-full faults the agent noticed (a journal write failed with ENOSPC). */
+  diskFullHits: number;
+  /** …after which it logged that the directory could be written again, by itself. */
+  diskResumes: number;
   statusChecks: number;
   durationMs: number;
 }
@@ -45,6 +51,7 @@ interface Env {
   sim: JobsServiceHandle;
   proxy: ChaosProxy;
   setup: AgentSetup;
+  disk?: SmallDisk;
 }
 
 async function startEnv(o: ChaosOptions): Promise<Env> {
@@ -60,7 +67,9 @@ async function startEnv(o: ChaosOptions): Promise<Env> {
   const thingFiles = pki.things[THING];
   if (!thingFiles) throw new Error(`no certificate for ${THING}`);
   const setup = await writeAgentSetup({ dir: join(dir, 'agent'), thing: THING, mqttPort: await proxy.listen(), dataPlane: sim.endpoints.dataPlane, caFile: pki.caFile, cert: thingFiles, namespace: o.namespace });
-  return { dir, broker, sim, proxy, setup };
+  // Room for the journal between compactions and a snapshot beside it; the faults fill the rest.
+  const disk = o.diskFulls > 0 ? await SmallDisk.mount(setup.stateDir, 4096) : undefined;
+  return { dir, broker, sim, proxy, setup, ...(disk ? { disk } : {}) };
 }
 
 class ChaosRun {
@@ -68,7 +77,7 @@ class ChaosRun {
   readonly agents: AgentProcess[] = [];
   private agent: AgentProcess | undefined;
   private expectExit = false;
-  counts = { kills: 0, restarts: 0, brokerRestarts: 0, statusChecks: 0 };
+  counts = { kills: 0, restarts: 0, brokerRestarts: 0, statusChecks: 0, diskFulls: 0, diskFullHits: 0, diskResumes: 0 };
 
   constructor(
     readonly env: Env,
@@ -134,6 +143,28 @@ class ChaosRun {
     if (r.code !== 0) this.harness.push(`status --config failed ${when} (exit ${r.code}): ${r.output.trim().slice(0, 400)}`);
   }
 
+  /**
+   * Fill the state directory, hold it full for stallMs, free it. The fault ends when the agent says
+   * it can write again: an outcome kept only in memory is lost to a kill -9 before that (a limit
+   * the agent documents), and the plan's kills come after this fault, never during it.
+   */
+  private async diskFull(stallMs: number): Promise<void> {
+    const a = this.agent;
+    const disk = this.env.disk;
+    if (!a || !disk) return;
+    this.counts.diskFulls++;
+    const from = a.lines.length;
+    await disk.fill();
+    const hit = await a.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the state directory cannot be written'), 15_000, from);
+    await delay(stallMs);
+    await disk.free();
+    if (!hit) return;
+    this.counts.diskFullHits++;
+    const back = await a.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('the state directory can be written again'), 60_000, from);
+    if (back) this.counts.diskResumes++;
+    else if (a.running) this.harness.push('the agent did not resume writing its journal within 60 s of space returning');
+  }
+
   async fire(f: PlannedFault): Promise<void> {
     await delay(f.delayMs);
     this.say(`fault: ${f.kind}${f.kind === 'stall' ? ` ${f.stallMs} ms` : ''}`);
@@ -153,6 +184,8 @@ class ChaosRun {
       case 'half-open':
         this.env.proxy.halfOpen();
         return;
+      case 'disk-full':
+        return this.diskFull(f.stallMs);
     }
   }
 
@@ -242,6 +275,7 @@ export async function runChaos(opts: Partial<ChaosOptions> = {}, say: (s: string
     for (const a of run.agents) if (a.running) a.kill('SIGKILL');
     await Promise.all(run.agents.map((a) => a.exited));
     await env.proxy.close();
+    await env.disk?.unmount();
     await env.sim.close();
     await env.broker.stop();
     await rm(env.dir, { recursive: true, force: true });

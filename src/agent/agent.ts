@@ -14,10 +14,13 @@ import { isTerminal } from '../jobs/types';
 import type { JobExecution, NotifyMsg } from '../jobs/types';
 import type { AgentConfig } from '../config/types';
 import { Backoff, sleep } from '../lib/backoff';
+import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
+import type { CertificateWindow } from './clock-trouble';
+import { Conditions } from './conditions';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
@@ -27,6 +30,17 @@ import { planReconcile, refKey } from './reconcile';
 import type { KnownState } from './reconcile';
 import { recoveryPlan } from './recovery';
 import type { HandlerRegistry } from './registry';
+import { StatusText } from './status-text';
+
+/** Waits for `p`, but no longer than `ms`; the timer goes with it (a pending one would hold the process up). */
+async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  const ctl = new AbortController();
+  try {
+    await Promise.race([p, sleep(ms, ctl.signal).catch(() => undefined)]);
+  } finally {
+    ctl.abort();
+  }
+}
 
 export type AgentState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -48,6 +62,8 @@ export interface AgentDeps {
   registry: HandlerRegistry;
   exec: ProcessRunner;
   notifier?: Notifier;
+  /** This device's certificate validity, to tell a wrong clock from a refused certificate. */
+  certificate?: CertificateWindow;
 }
 
 export class Agent extends EventEmitter {
@@ -72,10 +88,17 @@ export class Agent extends EventEmitter {
   private firstFetch = new Set<string>();
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
+  private readonly status: StatusText;
+  private readonly conditions: Conditions;
+  /** Cuts the connect loop's backoff short (the wall clock moved: a certificate may be valid now). */
+  private wakeConnect = new AbortController();
+  private stopClockWatch: (() => void) | undefined;
 
   constructor(private readonly d: AgentDeps) {
     super();
     this.log = d.log;
+    this.status = new StatusText((t) => d.notifier?.status(t));
+    this.conditions = new Conditions(d.log, this.status, join(d.config.stateDirectory, 'journal'), d.certificate);
     const cfg = d.config;
     this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
     this.outbox = new OutboxSender({
@@ -143,12 +166,18 @@ export class Agent extends EventEmitter {
     this.d.transport.on('connect', () => void this.onConnect());
     this.d.transport.on('disconnect', (err?: Error) => {
       this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
-      this.d.notifier?.status('reconnecting');
+      this.status.setActivity('reconnecting');
     });
+    this.d.store.onHealthChange((h) => this.conditions.storage(h));
+    if (!this.d.store.health.writable) this.conditions.storage(this.d.store.health);
+    this.stopClockWatch = watchWallClock((jump, now) => this.onClockJump(jump, now));
     this.firstFetch = new Set(this.namespaces());
     this.setState('running');
+    // Ready means up, not connected: the journal is open and recovered, and offline the agent still
+    // keeps outcomes and reconnects by itself. Waiting for the broker would block `systemctl start`
+    // and the boot until TimeoutStartSec on a device whose network comes late, then crash-loop it.
     this.d.notifier?.ready();
-    this.d.notifier?.status('connecting');
+    this.status.setActivity('connecting');
     this.startTimers();
     // A namespace that cannot be fetched must not hold every other job back for long.
     const gateTimer = setTimeout(() => this.gateOpen(), 2 * this.env.requestTimeoutMs);
@@ -191,12 +220,26 @@ export class Agent extends EventEmitter {
     while (!this.stopCtl.signal.aborted) {
       try {
         await this.d.transport.connect();
+        this.conditions.connected();
         return;
       } catch (err) {
         const delay = backoff.next();
-        this.log.error({ err: errorMessage(err), kind: (err as { kind?: string }).kind, retryInMs: delay }, 'could not connect to the broker');
-        await sleep(delay, this.stopCtl.signal).catch(() => undefined);
+        this.conditions.connectFailed(err, delay);
+        this.wakeConnect = new AbortController();
+        await sleep(delay, AbortSignal.any([this.stopCtl.signal, this.wakeConnect.signal])).catch(() => undefined);
       }
+    }
+  }
+
+  /** A wall-clock step: every deadline is monotonic, so only what depends on the date itself reacts. */
+  private onClockJump(jumpMs: number, nowMs: number): void {
+    this.conditions.clockJumped(jumpMs, nowMs);
+    // A certificate that looked not yet valid (or expired) may be fine by the new time.
+    this.wakeConnect.abort();
+    for (const [ns, t] of this.retryTimers) {
+      clearTimeout(t);
+      this.retryTimers.delete(ns);
+      this.trigger(ns);
     }
   }
 
@@ -209,7 +252,7 @@ export class Agent extends EventEmitter {
       this.log.error({ err: errorMessage(err) }, 'could not subscribe to the jobs topics');
       return;
     }
-    this.d.notifier?.status(this.running.size ? `running job ${[...this.running.values()][0]?.c.jobId ?? ''}` : 'idle');
+    this.status.setActivity(this.running.size ? `running job ${[...this.running.values()][0]?.c.jobId ?? ''}` : 'idle');
     this.outbox.kick();
     if (this.stateValue === 'running') for (const ns of this.namespaces()) this.trigger(ns);
   }
@@ -338,6 +381,9 @@ export class Agent extends EventEmitter {
     if (this.stateValue !== 'running') return;
     if (this.d.store.outboxFull) this.log.warn('status outbox is full: starting no new job until it drains');
     while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
+    // No start without a record: while the journal cannot take one, every job waits QUEUED.
+    await this.d.store.whenWritable(this.stopCtl.signal).catch(() => undefined);
+    if (this.stateValue !== 'running') return;
     const c = this.ready.takeNext();
     if (!c) return;
     this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined }, 'job dispatched');
@@ -345,12 +391,12 @@ export class Agent extends EventEmitter {
     const key = refKey(c);
     const e = new Execution(c, this.env);
     this.running.set(key, e);
-    this.d.notifier?.status(`running job ${c.jobId}`);
+    this.status.setActivity(`running job ${c.jobId}`);
     const how = await e.done;
     this.running.delete(key);
     if (how === 'settled') this.done.add(key);
     else this.retryLater(c.namespace);
-    if (this.running.size === 0) this.d.notifier?.status('idle');
+    if (this.running.size === 0) this.status.setActivity('idle');
     // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.
     if (this.truncated.has(c.namespace) && !this.ready.hasNamespace(c.namespace)) this.trigger(c.namespace);
   }
@@ -375,13 +421,14 @@ export class Agent extends EventEmitter {
     this.ready.clear();
     this.queue.clear();
     for (const t of this.timers) clearInterval(t);
+    this.stopClockWatch?.();
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.gateOpen();
     const grace = opts.immediate ? 0 : (opts.graceMs ?? this.d.config.jobs.drainGraceSeconds * 1000);
     const all = Promise.allSettled([...this.running.values()].map((e) => e.done));
-    if (this.running.size > 0 && grace > 0) await Promise.race([all, sleep(grace).catch(() => undefined)]);
+    if (this.running.size > 0 && grace > 0) await atMost(all, grace);
     for (const e of this.running.values()) e.abort('shutdown', 'agent stopping');
-    await Promise.race([all, sleep(opts.immediate ? 1000 : 10_000).catch(() => undefined)]);
+    await atMost(all, opts.immediate ? 1000 : 10_000);
     if (!opts.immediate) await this.outbox.flush(Math.min(10_000, this.env.requestTimeoutMs));
     this.stopCtl.abort();
     this.outbox.stop();

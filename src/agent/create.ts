@@ -3,11 +3,14 @@
  * namespace, HTTPS data plane for the others unless configured otherwise), the durable store, the
  * handler registry and the safe process runner.
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtinHandlers } from '../../handlers/_builtins';
 import type { AgentConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
 import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
-import { loadHandlers, builtinHandlersDir } from '../handlers/loader';
+import { loadHandlers } from '../handlers/loader';
 import { handlerLogger } from '../handlers/logger';
 import { handlerOptions } from '../handlers/registry';
 import { createProcessRunner } from '../handlers/process';
@@ -19,6 +22,7 @@ import { openStateStore } from '../store/file-store';
 import { createTransport, readPin } from '../transport';
 import { Agent } from './agent';
 import type { Notifier } from './agent';
+import type { CertificateWindow } from './clock-trouble';
 import { mapRegistry } from './registry';
 import type { HandlerRegistry } from './registry';
 
@@ -34,8 +38,8 @@ export interface CreateAgentOptions {
 }
 
 export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions): Promise<{ registry: HandlerRegistry; problems: string[] }> {
-  const dirs = [...(o.builtins === false ? [] : [builtinHandlersDir()]), ...config.handlers.directories];
-  const loaded = await loadHandlers(dirs, { log: handlerLogger(o.log) });
+  const builtins = o.builtins === false ? [] : builtinHandlers;
+  const loaded = await loadHandlers(config.handlers.directories, { log: handlerLogger(o.log), builtins });
   const map = new Map(loaded.handlers);
   for (const h of o.handlers ?? []) map.set(h.name, h);
   // AWS IoT Device Client documents (`steps`, legacy `operation` + script) and managed templates.
@@ -50,6 +54,16 @@ export async function buildRegistry(config: AgentConfig, o: CreateAgentOptions):
     );
   }
   return { registry: mapRegistry(map, chooseHandler), problems: loaded.problems };
+}
+
+/** The device certificate's validity window (undefined when it cannot be read: check-config reports that). */
+function certificateWindow(file: string): CertificateWindow | undefined {
+  try {
+    const c = new X509Certificate(readFileSync(file));
+    return { validFrom: c.validFrom, validTo: c.validTo };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function createAgent(config: AgentConfig, o: CreateAgentOptions): Promise<Agent> {
@@ -96,5 +110,6 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     });
   }
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
-  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}) });
+  const certificate = certificateWindow(config.tls.certificateFile);
+  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}) });
 }

@@ -1,7 +1,8 @@
 /**
  * One execution, start to outcome (docs/ARCHITECTURE.md §3): describe → document → handler → validate →
- * IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → journal `started` → run(ctx) → journal
- * outcome → terminal update through the persisted outbox.
+ * journal `started` → IN_PROGRESS (expectedVersion, stepTimeoutInMinutes) → run(ctx) → journal
+ * outcome → terminal update through the persisted outbox. The journal comes first so that no
+ * execution is IN_PROGRESS in the cloud without a record on the device (docs/RESILIENCE.md §1).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -159,15 +160,40 @@ export class Execution {
       if (typeof reason === 'string') return this.reject(reason, ex.versionNumber);
     }
     const timeoutS = effectiveTimeoutSeconds(handler, res.document, this.env.defaultTimeoutSeconds);
-    const version = this.c.mode === 'resume' ? ex.versionNumber : await this.moveInProgress(ex, timeoutS);
-    if (version === undefined) return this.env.emit({ type: 'gone', ref: this.c });
-    // A resumed or rerun execution is started again: keep what its handler saved before the restart.
-    const saved = this.env.store.get(this.ref())?.handlerState;
-    await this.env.store.markStarted({ ...this.ref(), handler: handler.name, startedAt: Date.now(), versionNumber: version, ...(saved ? { handlerState: saved } : {}) });
+    const version = await this.claim(ex, handler.name, timeoutS);
+    if (version === undefined) return;
     this.startedDurably = true;
     this.env.emit({ type: 'started', ref: this.c, handler: handler.name });
     const ending = await this.runHandler(handler, res.document, ex, version, timeoutS);
     await this.finish(ending.ending, ending.version, handler.name);
+  }
+
+  /**
+   * Journal `started`, then IN_PROGRESS — in that order, so the service never shows IN_PROGRESS for
+   * an execution the journal has no record of (a full or read-only state directory refuses the
+   * start, and the job stays QUEUED until the journal can take it). A fresh start whose IN_PROGRESS
+   * update does not get through is released again: its handler never ran, so no restart may report
+   * it "interrupted". Resolves to the version to run with, or undefined when the execution is over.
+   */
+  private async claim(ex: JobExecution, handler: string, timeoutS: number): Promise<number | undefined> {
+    // A resumed or rerun execution is started again: keep what its handler saved before the restart.
+    const saved = this.env.store.get(this.ref())?.handlerState;
+    const expected = this.c.mode === 'resume' ? ex.versionNumber : ex.versionNumber + 1;
+    await this.env.store.markStarted({ ...this.ref(), handler, startedAt: Date.now(), versionNumber: expected, ...(saved ? { handlerState: saved } : {}) });
+    if (this.c.mode === 'resume') return ex.versionNumber;
+    let version: number | undefined;
+    try {
+      version = await this.moveInProgress(ex, timeoutS);
+    } catch (err) {
+      if (this.c.mode === 'fresh') await this.env.store.release(this.ref());
+      throw err;
+    }
+    if (version !== undefined) return version;
+    if (this.c.mode === 'fresh') {
+      await this.env.store.release(this.ref());
+      this.env.emit({ type: 'gone', ref: this.c });
+    } else await this.finish({ kind: 'gone' }, 0, undefined);
+    return undefined;
   }
 
   private ref(): ExecRef {

@@ -8,6 +8,7 @@ import { JobsRejectedError } from '../jobs/errors';
 import type { JobsApi } from '../jobs/api';
 import { isTerminal } from '../jobs/types';
 import { Backoff, sleep } from '../lib/backoff';
+import { monotonicMs } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { OutboxItem, StateStore } from '../store/types';
@@ -82,9 +83,9 @@ export class OutboxSender {
   /** Resolves when the outbox is empty, or after `ms`; true if empty. */
   async flush(ms: number): Promise<boolean> {
     this.kick();
-    const deadline = Date.now() + ms;
-    while (this.o.store.pending().length > 0 && Date.now() < deadline && this.o.isOnline()) {
-      await Promise.race([this.running ?? Promise.resolve(), sleep(Math.min(50, Math.max(1, deadline - Date.now())))]);
+    const deadline = monotonicMs() + ms;
+    while (this.o.store.pending().length > 0 && monotonicMs() < deadline && this.o.isOnline()) {
+      await Promise.race([this.running ?? Promise.resolve(), sleep(Math.min(50, Math.max(1, deadline - monotonicMs())))]);
       if (!this.running) this.kick();
     }
     return this.o.store.pending().length === 0;
@@ -101,7 +102,14 @@ export class OutboxSender {
       const item = this.o.store.pending()[0];
       if (!item) return;
       if (!this.o.isOnline()) return; // resumed by kick() on reconnect
-      const verdict = await this.sendOne(item);
+      let verdict: Verdict;
+      try {
+        verdict = await this.sendOne(item);
+      } catch (err) {
+        // Nothing may end this loop but stop(): an outcome waiting here is the one thing not to lose.
+        this.o.log.error({ jobId: item.jobId, err: errorMessage(err) }, 'status outbox: unexpected failure; will retry');
+        verdict = 'retry';
+      }
       if (verdict === 'retry' || this.stopped) {
         await this.pause(this.backoff.next());
         continue;

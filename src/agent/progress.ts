@@ -7,6 +7,7 @@ import { sanitizeDetails } from '../jobs/details';
 import { JobsRejectedError } from '../jobs/errors';
 import { isTerminal } from '../jobs/types';
 import type { ExecStatus } from '../jobs/types';
+import { monotonicMs } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 
@@ -25,7 +26,8 @@ export interface ProgressOptions {
 export class ProgressReporter {
   private version: number;
   private latest: Record<string, string> | undefined;
-  private lastSentAt = 0;
+  /** Monotonic: a wall-clock jump must neither flood the service nor hold progress back for a day. */
+  private lastSentAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -42,7 +44,7 @@ export class ProgressReporter {
     if (this.closed) return;
     this.latest = sanitizeDetails(details);
     if (this.timer) return;
-    const wait = Math.max(0, this.lastSentAt + this.o.intervalMs - Date.now());
+    const wait = Math.max(0, this.lastSentAt + this.o.intervalMs - monotonicMs());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.chain = this.chain.then(() => this.send());
@@ -62,7 +64,7 @@ export class ProgressReporter {
     const details = this.latest;
     this.latest = undefined;
     if (!details || this.closed) return;
-    this.lastSentAt = Date.now();
+    this.lastSentAt = monotonicMs();
     try {
       await this.o.api.update(this.o.jobId, { status: 'IN_PROGRESS', statusDetails: details, expectedVersion: this.version, executionNumber: this.o.executionNumber }, this.o.callOptions);
       this.version += 1;

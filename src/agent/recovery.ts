@@ -3,6 +3,7 @@
  * restart policy — `fail` (default: FAILED "interrupted"), `rerun` (run again) or `resume`
  * (the handler's resume() decides). Finished-but-unreported outcomes are the outbox's. Pure.
  */
+import { startOrder } from '../store/records';
 import type { ExecRef, JournalEntry } from '../store/types';
 import type { Candidate } from './execution';
 import type { HandlerRegistry } from './registry';
@@ -14,7 +15,7 @@ export interface RecoveryPlan {
 
 export function recoveryPlan(entries: readonly JournalEntry[], registry: HandlerRegistry): RecoveryPlan {
   const plan: RecoveryPlan = { fail: [], resume: [] };
-  const started = entries.filter((e) => e.state === 'started').sort((a, b) => a.startedAt - b.startedAt);
+  const started = entries.filter((e) => e.state === 'started').sort((a, b) => startOrder(a) - startOrder(b)); // journal order: wall time can jump
   for (const e of started) {
     const ref = { namespace: e.namespace, jobId: e.jobId, executionNumber: e.executionNumber };
     const policy = registry.byName(e.handler)?.restartPolicy ?? 'fail';

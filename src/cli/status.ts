@@ -1,5 +1,6 @@
 /** `iot-jobs-agent status`: what the journal says — current job, recent outcomes, outbox length. */
 import { join } from 'node:path';
+import { probeStorage } from '../store/probe';
 import { readJournal } from '../store/read';
 import { parseFlags } from './args';
 import type { CliIo, Subcommand } from './args';
@@ -7,8 +8,9 @@ import { configFrom } from './config-flags';
 
 const USAGE = `Usage: iot-jobs-agent status --config FILE [--json] [--recent N]
 
-Reads the agent's journal (it may be running): the current job, recent outcomes with durations and
-the number of status updates waiting to be sent.`;
+Reads the agent's journal (it may be running): the current job, recent outcomes with durations,
+the number of status updates waiting to be sent, and whether the state directory can be written
+(while it cannot, the agent starts no job and keeps outcomes in memory).`;
 
 function name(e: { namespace: string; jobId: string; executionNumber: number }): string {
   return `${e.namespace ? `${e.namespace}/` : ''}${e.jobId}#${e.executionNumber}`;
@@ -21,12 +23,19 @@ export const statusCommand: Subcommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     const f = parseFlags(argv, { config: { type: 'string' }, json: { type: 'boolean' }, recent: { type: 'string' } });
     const cfg = configFrom(f.config, io);
-    const view = await readJournal(join(cfg.stateDirectory, 'journal'), { recentLimit: Number(f.recent ?? 10) || 10 });
+    const dir = join(cfg.stateDirectory, 'journal');
+    const view = await readJournal(dir, { recentLimit: Number(f.recent ?? 10) || 10 });
+    const storage = await probeStorage(dir);
     if (f.json) {
-      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, warnings: view.warnings }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, warnings: view.warnings }, null, 2)}\n`);
       return 0;
     }
-    const out: string[] = [`thing: ${cfg.thingName}`, `state: ${join(cfg.stateDirectory, 'journal')}${view.exists ? '' : ' (no state yet)'}`];
+    const out: string[] = [`thing: ${cfg.thingName}`, `state: ${dir}${view.exists ? '' : ' (no state yet)'}`];
+    out.push(
+      storage.writable
+        ? `storage: ${storage.summary}`
+        : `storage: PROBLEM ${storage.summary}; the agent starts no job until it can write there, and keeps outcomes in memory meanwhile`,
+    );
     out.push(view.current.length ? `current: ${view.current.map((e) => `${name(e)} (${e.handler}, ${e.state} since ${new Date(e.startedAt).toISOString()})`).join(', ')}` : 'current: none');
     out.push(`outbox: ${view.outboxLength} update(s) waiting`);
     out.push('recent:');

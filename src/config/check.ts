@@ -90,10 +90,16 @@ async function secretFile(r: Report, key: string, file: string): Promise<string 
   return fsp.readFile(file, 'utf8');
 }
 
+/**
+ * Validity is judged by this device's clock, which may be wrong (no RTC, NTP not synced yet): a
+ * warning, never an error — the agent treats it as a runtime condition and connects once the
+ * clock (or the certificate) is right, and exit code 2 would keep it down for good under systemd.
+ */
 function checkValidity(r: Report, key: string, cert: X509Certificate, now: Date): void {
   const to = new Date(cert.validTo);
-  if (new Date(cert.validFrom) > now) r.error(key, `certificate is not valid before ${cert.validFrom} (is the clock right?)`);
-  if (to < now) r.error(key, `certificate expired on ${cert.validTo}`);
+  const clock = `device time ${now.toISOString()}`;
+  if (new Date(cert.validFrom) > now) r.warn(key, `certificate is not valid before ${cert.validFrom} by ${clock} (is the clock right?); the agent waits for the clock and connects then`);
+  if (to < now) r.warn(key, `certificate expired on ${cert.validTo} by ${clock}; the agent keeps retrying (replace the certificate, or fix the clock)`);
   else if (to.getTime() - now.getTime() < EXPIRY_WARNING_DAYS * 86_400_000) r.warn(key, `certificate expires soon (${cert.validTo})`);
 }
 

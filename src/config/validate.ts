@@ -4,10 +4,40 @@
  * schema states them too (for editors), but its if/then/oneOf messages name no key, so those
  * errors are dropped in favour of the ones below.
  */
-import Ajv, { type ErrorObject } from 'ajv';
+import type { default as AjvClass, ErrorObject, Options } from 'ajv';
 import schema from '../../config/agent.schema.json';
 
 export const agentSchema = schema;
+
+/**
+ * The options the schema is compiled with, at build time (packaging/schema-validator.ts writes
+ * agent-schema.validate.js beside the compiled module) or here.
+ */
+export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true };
+
+
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+let validator: Validator | undefined;
+
+/**
+ * The build precompiles the schema (compiling it costs ≈ 100 ms at every start); running from the
+ * sources (tests), it is compiled here, once.
+ */
+function schemaValidator(): Validator {
+  if (validator) return validator;
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, and only one of them */
+  try {
+    // A literal path, so that a bundler takes the file in.
+    validator = require('./agent-schema.validate.js') as Validator;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    const Ajv = (require('ajv') as { default: typeof AjvClass }).default;
+    validator = new Ajv(AJV_OPTIONS).compile(schema) as Validator;
+  }
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return validator;
+}
 
 function keyOf(instancePath: string, child?: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -69,8 +99,7 @@ function formatError(e: ErrorObject, sources: Map<string, string>): string {
 
 /** Validate `data` in place (defaults are filled in); returns the schema problems. */
 export function schemaProblems(data: unknown, sources: Map<string, string>): string[] {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-  const validate = ajv.compile(schema);
+  const validate = schemaValidator();
   if (validate(data)) return [];
   const cross = (e: ErrorObject) => e.schemaPath.includes('/allOf/');
   return [...new Set((validate.errors ?? []).filter((e) => !cross(e)).map((e) => formatError(e, sources)))];

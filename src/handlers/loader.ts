@@ -7,6 +7,7 @@ import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '../lib/errors';
+import { isStandalone, requireFrom } from '../lib/standalone';
 import type { HandlerLogger, JobHandler } from './api';
 
 export interface LoadResult {
@@ -18,17 +19,14 @@ export interface LoadOptions {
   log?: HandlerLogger;
   /** The uid allowed to own handler files besides root (default: the agent's own). */
   uid?: number;
+  /** Handlers compiled into the agent: loaded first, so a module with one of their names is a duplicate. */
+  builtins?: readonly JobHandler[];
 }
 
 interface Candidate {
   file: string;
   /** Every path whose ownership and mode must be checked (the file and the directories holding it). */
   guarded: string[];
-}
-
-/** Where the compiled built-ins live: dist/src/handlers → dist/handlers. */
-export function builtinHandlersDir(): string {
-  return path.resolve(__dirname, '..', '..', 'handlers');
 }
 
 /** Why `p` may not be trusted, or undefined. */
@@ -70,13 +68,18 @@ function checkGuarded(c: Candidate, uid: number): string | undefined {
 /** Node's own loader, not the one a bundler or test runner may have substituted for `import()`. */
 const nativeImport = new Function('u', 'return import(u)') as (u: string) => Promise<Record<string, unknown>>;
 
+/**
+ * `.js` and `NAME/index.js` through a require made for the file (inside the standalone executable
+ * the plain `require` reaches only Node's own modules). `.mjs` through `import()` under plain Node;
+ * the executable's code cache rules out `import()`, so there it is `require(esm)` (Node 24), which
+ * takes every ES module without top-level await.
+ */
 async function importModule(file: string): Promise<unknown> {
-  if (file.endsWith('.mjs')) {
+  if (file.endsWith('.mjs') && !isStandalone()) {
     const mod = await nativeImport(pathToFileURL(file).href);
     return mod.default;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(file) as { default?: unknown; __esModule?: boolean };
+  const mod = requireFrom(file)(file) as { default?: unknown; __esModule?: boolean };
   return mod.default ?? mod;
 }
 
@@ -117,6 +120,10 @@ export async function loadHandlers(dirs: string[], opts: LoadOptions = {}): Prom
   const handlers = new Map<string, JobHandler>();
   const sources = new Map<string, string>();
   const problems: string[] = [];
+  for (const h of opts.builtins ?? []) {
+    handlers.set(h.name, h);
+    sources.set(h.name, 'the built-in handlers');
+  }
   for (const dir of dirs) {
     let list: Candidate[];
     try {

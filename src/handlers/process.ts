@@ -125,9 +125,9 @@ function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
 /** SIGTERM to the group, then SIGKILL to whatever of it is still there after the grace period. */
 export async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
   if (!signalGroup(pgid, 'SIGTERM')) return;
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await delay(Math.min(GROUP_POLL_MS, Math.max(1, deadline - Date.now())));
+  const deadline = performance.now() + graceMs;
+  while (performance.now() < deadline) {
+    await delay(Math.min(GROUP_POLL_MS, Math.max(1, deadline - performance.now())));
     if (!signalGroup(pgid, 0)) return;
   }
   signalGroup(pgid, 'SIGKILL');

@@ -1,12 +1,12 @@
 /**
- * Everything that serves jobs, in one map: the compiled built-ins, the operator's handler
+ * Everything that serves jobs, in one map: the built-ins given, the operator's handler
  * directories (a name already taken is reported, the first one wins) and `device-client-steps`.
  */
 import type { AgentConfig } from '../config/types';
 import type { HandlerLogger, JobHandler } from './api';
 import { createDeviceClientHandler } from './device-client';
 import { DEVICE_CLIENT_HANDLER } from './document';
-import { builtinHandlersDir, loadHandlers, type LoadResult } from './loader';
+import { loadHandlers, type LoadResult } from './loader';
 
 type HandlersConfig = AgentConfig['handlers'];
 
@@ -18,12 +18,12 @@ export function handlerOptions(cfg: HandlersConfig, name: string): Readonly<Reco
 
 export interface RegistryOptions {
   log?: HandlerLogger;
-  /** Where the built-ins are (default: the compiled ones beside this module). */
-  builtinDir?: string;
+  /** Handlers compiled into the agent (handlers/_builtins.ts), loaded before the directories. */
+  builtins?: readonly JobHandler[];
 }
 
 export async function loadAllHandlers(cfg: HandlersConfig, opts: RegistryOptions = {}): Promise<LoadResult> {
-  const result = await loadHandlers([opts.builtinDir ?? builtinHandlersDir(), ...cfg.directories], { log: opts.log });
+  const result = await loadHandlers(cfg.directories, { ...(opts.log ? { log: opts.log } : {}), builtins: opts.builtins ?? [] });
   const handlers: Map<string, JobHandler> = result.handlers;
   if (handlers.has(DEVICE_CLIENT_HANDLER)) {
     result.problems.push(`handler name ${DEVICE_CLIENT_HANDLER} is reserved for Device Client documents; the loaded module replaces it`);

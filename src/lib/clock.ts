@@ -24,3 +24,25 @@ export class ManualClock implements Clock {
 export function epochSeconds(clock: Clock): number {
   return Math.floor(clock.now() / 1000);
 }
+
+/** Milliseconds on the monotonic clock: what every deadline, rate limit and elapsed time is measured on. */
+export function monotonicMs(): number {
+  return performance.now();
+}
+
+/**
+ * Notices wall-clock steps (an NTP sync after an RTC-less boot, an operator's `date -s`) by
+ * comparing the wall clock with the monotonic one once a second. Returns a stop function.
+ */
+export function watchWallClock(onJump: (jumpMs: number, nowMs: number) => void, opts: { intervalMs?: number; thresholdMs?: number } = {}): () => void {
+  const threshold = opts.thresholdMs ?? 2000;
+  let offset = Date.now() - performance.now();
+  const timer = setInterval(() => {
+    const current = Date.now() - performance.now();
+    const jump = current - offset;
+    offset = current;
+    if (Math.abs(jump) >= threshold) onJump(jump, Date.now());
+  }, opts.intervalMs ?? 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -8,17 +8,25 @@
  *   nothing the agent reads can vanish in a crash.
  * - Compaction writes the snapshot (tmp + fsync + rename + fsync dir) and then truncates the journal;
  *   records carry a sequence number `n`, so a crash between the two replays nothing twice.
+ * - Storage trouble (ENOSPC, EROFS, EIO…) is a state, not a failure (docs/RESILIENCE.md): the batch
+ *   that failed is cut off the journal again; a start (or handler state) is refused with
+ *   StorageUnavailableError, so no job starts without a record; an outcome, a report, an ack or a
+ *   release is applied to memory anyway, so the outcome is still reported. A retry with backoff
+ *   writes the whole in-memory state as a snapshot; once that works the store is writable again.
+ *   Memory is ahead of disk only while `health.writable` is false.
  * - Outbox limit: terminal outcomes are never dropped. When the outbox holds `outboxLimit` items,
  *   `outboxFull` turns true (the agent stops taking jobs) and a further outcome is still enqueued
  *   beyond the limit, with a warning; the overflow is bounded by the jobs already running.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { Backoff } from '../lib/backoff';
 import { systemClock, type Clock } from '../lib/clock';
 import { AgentError, errorMessage } from '../lib/errors';
-import { appendDurable, atomicWriteFile, fsyncDir, removeStaleTemps } from '../lib/fsutil';
-import { JOURNAL_FILE, SNAPSHOT_FILE, loadState } from './journal-file';
-import { acquireLock } from './lock';
+import { appendDurable, atomicWriteFile, fsyncDir } from '../lib/fsutil';
+import { describeProblem, isStorageError, StorageUnavailableError, type StorageProblem, type StoreHealth } from './health';
+import { SNAPSHOT_FILE, loadState } from './journal-file';
+import { openIo, type Io } from './io';
+import { StoreLockedError } from './lock';
 import { applyRecord, findReported, pickRef, refKey, toSnapshot, type StoreRecord, type StoreState } from './records';
 import type { ExecRef, JournalEntry, OutboxItem, StateStore } from './types';
 
@@ -29,6 +37,8 @@ export interface StateStoreOptions {
   onWarn?: (msg: string) => void;
   /** Journal records between compactions (default 1000). */
   compactEvery?: number;
+  /** Retry delays while the state directory cannot be written (default 1 s doubling to 15 s, full jitter). */
+  retry?: { baseMs: number; maxMs: number };
 }
 
 type RecordBody = StoreRecord extends infer R ? (R extends StoreRecord ? Omit<R, 'n'> : never) : never;
@@ -51,11 +61,13 @@ function describe(ref: ExecRef): string {
   return `${ref.namespace === '' ? '' : `${ref.namespace}/`}${ref.jobId}#${ref.executionNumber}`;
 }
 
+/** Records the agent may not lose even when the journal cannot take them: they go to memory first. */
+const DEFERRABLE: ReadonlySet<StoreRecord['op']> = new Set<StoreRecord['op']>(['finish', 'report', 'ack', 'release']);
+
 class FileStateStore implements StateStore {
   private readonly queue: Queued[] = [];
   private loop: Promise<void> = Promise.resolve();
   private flushing = false;
-  private failure: unknown;
   private closing: Promise<void> | undefined;
   private sinceSnapshot = 0;
   private lastLsn: number;
@@ -65,12 +77,21 @@ class FileStateStore implements StateStore {
   private readonly clock: Clock;
   private readonly warn: (msg: string) => void;
   private readonly compactEvery: number;
+  /** Bytes of the journal that hold complete, durable records. */
+  private goodSize = 0;
+  private problem: StorageProblem | undefined;
+  /** Records applied to memory that no file holds yet (only while `problem` is set). */
+  private unjournaled = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private recovering: Promise<void> | undefined;
+  private readonly backoff: Backoff;
+  private readonly listeners: ((h: StoreHealth) => void)[] = [];
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly dir: string,
-    private readonly handle: fsp.FileHandle,
+    private io: Io | undefined,
     private readonly state: StoreState,
-    private readonly release: () => Promise<void>,
     opts: StateStoreOptions,
   ) {
     this.lastLsn = state.lsn;
@@ -79,10 +100,42 @@ class FileStateStore implements StateStore {
     this.clock = opts.clock ?? systemClock;
     this.warn = opts.onWarn ?? (() => undefined);
     this.compactEvery = opts.compactEvery ?? 1000;
+    this.backoff = new Backoff(opts.retry ?? { baseMs: 1000, maxMs: 15_000 });
   }
 
   get outboxFull(): boolean {
     return this.state.outbox.length >= this.limit;
+  }
+
+  get health(): StoreHealth {
+    return this.problem === undefined ? { writable: true } : { writable: false, ...this.problem };
+  }
+
+  /** Records held in memory only (for `status`-like reporting and tests). */
+  get unjournaledRecords(): number {
+    return this.unjournaled;
+  }
+
+  onHealthChange(listener: (h: StoreHealth) => void): void {
+    this.listeners.push(listener);
+  }
+
+  whenWritable(signal?: AbortSignal): Promise<void> {
+    if (this.problem === undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.waiters.delete(done);
+        reject(new AgentError('Aborted', 'stopped waiting for the state directory'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(done);
+    });
   }
 
   get(ref: ExecRef): JournalEntry | undefined {
@@ -103,9 +156,11 @@ class FileStateStore implements StateStore {
     if (existing !== undefined && existing.state !== 'started') {
       throw new StoreConflictError(`${describe(entry)} is already ${existing.state}; it cannot start again`);
     }
-    // Callers may hand in a full JournalEntry; its `state` is the store's to decide.
+    // Callers may hand in a full JournalEntry; its `state` (and journal order) is the store's to decide.
     const copy: Record<string, unknown> = { ...entry };
     delete copy.state;
+    delete copy.startSeq;
+    delete copy.finishSeq;
     await this.write({ op: 'start', entry: copy as Omit<JournalEntry, 'state'> });
   }
 
@@ -163,6 +218,11 @@ class FileStateStore implements StateStore {
     await this.write({ op: 'report', ref: pickRef(ref), at: this.clock.now() });
   }
 
+  async release(ref: ExecRef): Promise<void> {
+    if (this.state.active.get(refKey(ref))?.state !== 'started') return;
+    await this.write({ op: 'release', ref: pickRef(ref) });
+  }
+
   async ack(seq: number): Promise<void> {
     if (!this.state.outbox.some((item) => item.seq === seq)) return;
     await this.write({ op: 'ack', seq });
@@ -173,36 +233,66 @@ class FileStateStore implements StateStore {
     return this.closing;
   }
 
-  /** Fold the journal into a fresh snapshot. Only called while no batch is being appended. */
+  /** Fold the journal (and whatever memory holds beyond it) into a fresh snapshot. Never during an append. */
   async compact(): Promise<void> {
+    const io = this.io;
+    if (io === undefined) throw new AgentError('StoreClosed', 'the journal is not open');
     await atomicWriteFile(path.join(this.dir, SNAPSHOT_FILE), `${JSON.stringify(toSnapshot(this.state))}\n`, 0o600);
-    await this.handle.truncate(0);
-    await this.handle.datasync();
+    await io.handle.truncate(0);
+    await io.handle.datasync();
+    this.goodSize = 0;
     this.sinceSnapshot = 0;
+  }
+
+  /** At open: cut a torn tail, then prove the directory writable by writing the snapshot. */
+  async init(goodSize: number, size: number): Promise<void> {
+    this.goodSize = goodSize;
+    const io = this.io;
+    if (io === undefined) return;
+    try {
+      // Cut a torn tail before appending, or new records would sit behind garbage.
+      if (goodSize < size) await io.handle.truncate(goodSize);
+      await io.handle.datasync();
+      await fsyncDir(this.dir);
+      await this.compact();
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      this.enterProblem(describeProblem(this.dir, 'writing the state snapshot', err, this.clock.now()));
+    }
+  }
+
+  /** Start-up found the directory unwritable before the journal could even be opened. */
+  startDegraded(problem: StorageProblem): void {
+    this.enterProblem(problem);
   }
 
   private async shutdown(): Promise<void> {
     while (this.flushing) await this.loop;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await this.recovering;
+    for (const w of [...this.waiters]) w();
     try {
-      if (this.failure === undefined) await this.compact();
+      if (this.io === undefined) this.io = await openIo(this.dir);
+      await this.compact();
     } catch (err) {
-      this.warn(`could not compact the journal on close: ${errorMessage(err)}`);
+      const lost = this.unjournaled > 0 ? `; ${this.unjournaled} record(s) held only in memory are lost (the restart policy decides for their executions)` : '';
+      this.warn(`could not compact the journal on close: ${errorMessage(err)}${lost}`);
     } finally {
-      await this.handle.close();
-      await this.release();
+      await this.io?.handle.close();
+      await this.io?.release();
     }
   }
 
   private write(body: RecordBody): Promise<void> {
     if (this.closing !== undefined) return Promise.reject(new AgentError('StoreClosed', 'the state store is closed'));
-    if (this.failure !== undefined) {
-      return Promise.reject(new AgentError('StoreFailed', `the state store failed earlier: ${errorMessage(this.failure)}`));
-    }
     const line = JSON.stringify({ n: ++this.lastLsn, ...body });
     // Memory applies the decoded line, so it holds exactly what a replay after a crash would.
     const rec = JSON.parse(line) as StoreRecord;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rec, line, resolve, reject });
+      const q = { rec, line, resolve, reject };
+      if (this.problem !== undefined) return this.settleUnwritable(q, this.problem);
+      this.queue.push(q);
       if (!this.flushing) {
         this.flushing = true;
         this.loop = this.flushLoop();
@@ -210,9 +300,20 @@ class FileStateStore implements StateStore {
     });
   }
 
+  /** The journal cannot take `q`: keep it in memory if it must not be lost, refuse it otherwise. */
+  private settleUnwritable(q: Queued, problem: StorageProblem): void {
+    if (!DEFERRABLE.has(q.rec.op)) {
+      q.reject(new StorageUnavailableError(problem));
+      return;
+    }
+    applyRecord(this.state, q.rec);
+    this.unjournaled++;
+    q.resolve();
+  }
+
   private async flushLoop(): Promise<void> {
     try {
-      while (this.queue.length > 0 && this.failure === undefined) await this.flushBatch(this.queue.splice(0));
+      while (this.queue.length > 0 && this.problem === undefined) await this.flushBatch(this.queue.splice(0));
     } finally {
       // Runs in the same tick the queue was seen empty, so no write can be left unflushed.
       this.flushing = false;
@@ -220,14 +321,20 @@ class FileStateStore implements StateStore {
   }
 
   private async flushBatch(batch: Queued[]): Promise<void> {
+    const data = batch.map((q) => `${q.line}\n`).join('');
+    const io = this.io;
     try {
-      await appendDurable(this.handle, batch.map((q) => `${q.line}\n`).join(''));
+      if (io === undefined) throw new AgentError('StoreClosed', 'the journal is not open');
+      await appendDurable(io.handle, data);
     } catch (err) {
-      // The file may now end in a partial record; stop writing and let a reopen repair it.
-      this.failure = err;
-      for (const q of [...batch, ...this.queue.splice(0)]) q.reject(err);
+      // The file may now end in a partial record: cut it off (a reopen would, too), then go degraded.
+      await io?.handle.truncate(this.goodSize).catch(() => undefined);
+      const problem = describeProblem(this.dir, 'appending to the journal', err, this.clock.now());
+      this.enterProblem(problem);
+      for (const q of [...batch, ...this.queue.splice(0)]) this.settleUnwritable(q, problem);
       return;
     }
+    this.goodSize += Buffer.byteLength(data);
     for (const q of batch) applyRecord(this.state, q.rec);
     for (const q of batch) q.resolve();
     this.sinceSnapshot += batch.length;
@@ -238,35 +345,79 @@ class FileStateStore implements StateStore {
     try {
       await this.compact();
     } catch (err) {
-      // The journal is still complete, so a failed compaction costs disk space, not data.
+      // The journal is still complete, so a failed compaction costs disk space, not data; try again
+      // after another compactEvery records rather than after every batch.
+      this.sinceSnapshot = 0;
       this.warn(`could not compact the journal: ${errorMessage(err)}`);
     }
   }
+
+  private enterProblem(problem: StorageProblem): void {
+    const first = this.problem === undefined;
+    this.problem = first ? problem : { ...problem, since: this.problem?.since ?? problem.since };
+    if (first) for (const l of this.listeners) l(this.health);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closing !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.recover();
+    }, this.backoff.next());
+    this.retryTimer.unref();
+  }
+
+  /** One retry: take the lock and open the journal if need be, then write everything memory holds. */
+  private recover(): Promise<void> {
+    this.recovering ??= (async () => {
+      let step = 'opening the journal';
+      try {
+        this.io ??= await openIo(this.dir);
+        step = 'writing the state snapshot';
+        await this.compact();
+      } catch (err) {
+        if (!isStorageError(err) && !(err instanceof StoreLockedError)) this.warn(`state directory still unusable: ${errorMessage(err)}`);
+        this.enterProblem(describeProblem(this.dir, step, err, this.clock.now()));
+        return;
+      }
+      this.problem = undefined;
+      this.unjournaled = 0;
+      this.backoff.reset();
+      for (const l of this.listeners) l(this.health);
+      for (const w of [...this.waiters]) w();
+    })().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
 }
 
-/** Open (or create) the store in `dir`, repairing a torn journal tail left by a crash. */
-export async function openStateStore(dir: string, opts: StateStoreOptions = {}): Promise<StateStore> {
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(dir);
+/**
+ * Open (or create) the store in `dir`, repairing a torn journal tail left by a crash. A directory
+ * that cannot be written (full, read-only, failing) still opens, unwritable, and retries by itself;
+ * only a state that cannot be read or trusted (or another live writer) is an error.
+ */
+export async function openStateStore(dir: string, opts: StateStoreOptions = {}): Promise<StateStore & { readonly unjournaledRecords: number }> {
+  const clock = opts.clock ?? systemClock;
+  let io: Io | undefined;
+  let problem: StorageProblem | undefined;
   try {
-    await removeStaleTemps(dir, SNAPSHOT_FILE);
+    io = await openIo(dir);
+  } catch (err) {
+    if (!isStorageError(err)) throw err;
+    problem = describeProblem(dir, 'opening the journal', err, clock.now());
+  }
+  try {
     const loaded = await loadState(dir);
     for (const w of loaded.warnings) opts.onWarn?.(w);
-    const handle = await fsp.open(path.join(dir, JOURNAL_FILE), 'a', 0o600);
-    try {
-      // Cut a torn tail before appending, or new records would sit behind garbage.
-      if (loaded.goodSize < loaded.size) await handle.truncate(loaded.goodSize);
-      await handle.datasync();
-      await fsyncDir(dir);
-      const store = new FileStateStore(dir, handle, loaded.state, release, opts);
-      if (loaded.size > 0) await store.compact();
-      return store;
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    const store = new FileStateStore(dir, io, loaded.state, opts);
+    if (problem !== undefined) store.startDegraded(problem);
+    else await store.init(loaded.goodSize, loaded.size);
+    return store;
   } catch (err) {
-    await release();
+    await io?.handle.close().catch(() => undefined);
+    await io?.release().catch(() => undefined);
     throw err;
   }
 }

@@ -49,13 +49,22 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, LOCK_FILE);
   const boot = await bootId();
   for (let attempt = 0; attempt < 3; attempt++) {
+    let created = false;
     try {
-      await fsp.writeFile(file, `${process.pid} ${boot}\n`, { flag: 'wx', mode: 0o600 });
+      const handle = await fsp.open(file, 'wx', 0o600);
+      created = true;
+      try {
+        await handle.writeFile(`${process.pid} ${boot}\n`);
+      } finally {
+        await handle.close();
+      }
       await fsyncDir(dir);
       return async () => {
         await fsp.rm(file, { force: true });
       };
     } catch (err) {
+      // A full disk creates the file but not its content: an empty lock would look stale to the next taker.
+      if (created) await fsp.rm(file, { force: true }).catch(() => undefined);
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = await readOwner(file, boot);

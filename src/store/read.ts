@@ -4,10 +4,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import { loadState } from './journal-file';
+import { finishOrder, startOrder } from './records';
 import type { JournalEntry, OutboxItem } from './types';
 
 export interface OutcomeView extends JournalEntry {
-  /** finishedAt - startedAt, when both are known. */
+  /** finishedAt - startedAt, when both are known and the wall clock did not jump back in between. */
   durationMs?: number;
 }
 
@@ -32,11 +33,11 @@ export async function readJournal(dir: string, opts: { recentLimit?: number } = 
   if (!exists) return { current: [], recent: [], outbox: [], outboxLength: 0, warnings: [], exists: false };
   const { state, warnings } = await loadState(dir);
   const active = [...state.active.values()];
-  const current = active.filter((e) => e.state !== 'reported').sort((a, b) => a.startedAt - b.startedAt);
+  const current = active.filter((e) => e.state !== 'reported').sort((a, b) => startOrder(a) - startOrder(b));
   const recent = [...active, ...state.reported]
     .filter((e) => e.outcome !== undefined)
-    .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))
+    .sort((a, b) => finishOrder(b) - finishOrder(a))
     .slice(0, opts.recentLimit ?? 20)
-    .map((e): OutcomeView => (e.finishedAt === undefined ? e : { ...e, durationMs: e.finishedAt - e.startedAt }));
+    .map((e): OutcomeView => (e.finishedAt === undefined || e.finishedAt < e.startedAt ? e : { ...e, durationMs: e.finishedAt - e.startedAt }));
   return { current, recent, outbox: state.outbox, outboxLength: state.outbox.length, warnings, exists: true };
 }

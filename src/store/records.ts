@@ -12,6 +12,7 @@ export type StoreRecord =
   | { n: number; op: 'state'; ref: ExecRef; handlerState: Record<string, unknown> }
   | { n: number; op: 'finish'; ref: ExecRef; at: number; outcome: NonNullable<JournalEntry['outcome']>; item: OutboxItem }
   | { n: number; op: 'report'; ref: ExecRef; at: number }
+  | { n: number; op: 'release'; ref: ExecRef }
   | { n: number; op: 'ack'; seq: number };
 
 export interface StoreState {
@@ -64,7 +65,12 @@ export function applyRecord(state: StoreState, rec: StoreRecord): void {
   state.lsn = rec.n;
   switch (rec.op) {
     case 'start': {
-      state.active.set(refKey(rec.entry), { ...rec.entry, state: 'started' });
+      state.active.set(refKey(rec.entry), { ...rec.entry, state: 'started', startSeq: rec.n });
+      return;
+    }
+    case 'release': {
+      const key = refKey(rec.ref);
+      if (state.active.get(key)?.state === 'started') state.active.delete(key);
       return;
     }
     case 'state': {
@@ -75,8 +81,8 @@ export function applyRecord(state: StoreState, rec: StoreRecord): void {
     case 'finish': {
       const key = refKey(rec.ref);
       // An execution can finish without having started (a document rejected before IN_PROGRESS).
-      const base = state.active.get(key) ?? { ...pickRef(rec.ref), handler: '', startedAt: rec.at, state: 'started' };
-      state.active.set(key, { ...base, state: 'finished', finishedAt: rec.at, outcome: rec.outcome });
+      const base = state.active.get(key) ?? { ...pickRef(rec.ref), handler: '', startedAt: rec.at, state: 'started', startSeq: rec.n };
+      state.active.set(key, { ...base, state: 'finished', finishedAt: rec.at, finishSeq: rec.n, outcome: rec.outcome });
       state.outbox.push(rec.item);
       state.nextSeq = Math.max(state.nextSeq, rec.item.seq + 1);
       return;
@@ -97,6 +103,15 @@ export function applyRecord(state: StoreState, rec: StoreRecord): void {
       return;
     }
   }
+}
+
+/** Journal order of an entry's start; entries written before record numbers were kept fall back to wall time. */
+export function startOrder(e: JournalEntry): number {
+  return e.startSeq ?? e.startedAt;
+}
+
+export function finishOrder(e: JournalEntry): number {
+  return e.finishSeq ?? e.finishedAt ?? 0;
 }
 
 export function toSnapshot(state: StoreState): Snapshot {
@@ -151,6 +166,8 @@ export function isStoreRecord(v: unknown): v is StoreRecord {
       return isRef(v.ref) && isNum(v.at) && isOutcome(v.outcome) && isItem(v.item);
     case 'report':
       return isRef(v.ref) && isNum(v.at);
+    case 'release':
+      return isRef(v.ref);
     case 'ack':
       return isInt(v.seq);
     default:

@@ -1,4 +1,5 @@
 /** What the agent asks of durable storage (journal + status outbox). Implementations are crash-safe. */
+import type { StoreHealth } from './health';
 
 export type FinalStatus = 'SUCCEEDED' | 'FAILED' | 'REJECTED';
 
@@ -20,6 +21,12 @@ export interface JournalEntry extends ExecRef {
   handlerState?: Record<string, unknown>;
   /** versionNumber after our IN_PROGRESS update, for expectedVersion chaining. */
   versionNumber?: number;
+  /**
+   * Journal order of the start and of the outcome (record numbers). Wall-clock times can jump both
+   * ways on a device without RTC; anything that orders entries uses these.
+   */
+  startSeq?: number;
+  finishSeq?: number;
 }
 
 export interface OutboxItem extends ExecRef {
@@ -39,9 +46,16 @@ export interface StateStore {
   /** Records the outcome and enqueues its terminal update in one durable write. */
   markFinished(ref: ExecRef, outcome: NonNullable<JournalEntry['outcome']>, update: Omit<OutboxItem, 'seq' | 'enqueuedAt' | keyof ExecRef>): Promise<OutboxItem>;
   markReported(ref: ExecRef): Promise<void>;
+  /** Forget a start whose IN_PROGRESS update never got through (the handler did not run). */
+  release(ref: ExecRef): Promise<void>;
   /** Outbox items in order. */
   pending(): OutboxItem[];
   ack(seq: number): Promise<void>;
   readonly outboxFull: boolean;
+  /** Whether the journal can record a start now; while not, outcomes are kept in memory. */
+  readonly health: StoreHealth;
+  onHealthChange(listener: (h: StoreHealth) => void): void;
+  /** Resolves once the journal can record a start (at once when it can); rejects when `signal` fires. */
+  whenWritable(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -6,11 +6,13 @@
  * default transport, and selecting it there must fail with a message that says why.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type * as Sdk from 'aws-iot-device-sdk-v2';
 import type { Pkcs11Config } from '../config/types';
 import { ConfigError, errorMessage } from '../lib/errors';
+import { isStandalone, requireFrom, standaloneLibDir } from '../lib/standalone';
 import { TransportError } from './errors';
 
 export interface CrtModules {
@@ -22,15 +24,32 @@ export interface CrtModules {
 
 export const CRT_PACKAGE = 'aws-iot-device-sdk-v2';
 
+/**
+ * Where the SDK comes from: node_modules under plain Node; inside the standalone executable, the
+ * node_modules that ship beside it (PREFIX/lib/iot-jobs-agent/node_modules, native addon included).
+ */
+export function crtSearchDir(): string | undefined {
+  return isStandalone() ? join(standaloneLibDir(), 'node_modules') : undefined;
+}
+
+function defaultLoad(id: string): unknown {
+  const dir = crtSearchDir();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return dir === undefined ? require(id) : requireFrom(join(dir, '..', 'index.js'))(id);
+}
+
 /** `require` the SDK now; `load` is injectable so tests can simulate a platform without it. */
-export function loadCrt(load: (id: string) => unknown = require): CrtModules {
+export function loadCrt(load: (id: string) => unknown = defaultLoad): CrtModules {
   let sdk: Partial<CrtModules>;
   try {
     sdk = load(CRT_PACKAGE) as Partial<CrtModules>;
   } catch (err) {
     const missing = (err as { code?: string }).code === 'MODULE_NOT_FOUND';
+    const dir = crtSearchDir();
     const why = missing
-      ? `${CRT_PACKAGE} is not installed (it is optional; no prebuilt binary for this platform?)`
+      ? dir === undefined
+        ? `${CRT_PACKAGE} is not installed (it is optional; no prebuilt binary for this platform?)`
+        : `${CRT_PACKAGE} is not in ${dir} (it ships beside the executable; no prebuilt binary for this platform?)`
       : `${CRT_PACKAGE} cannot be loaded on this platform: ${errorMessage(err)}`;
     throw new TransportError('credentials', `aws-crt transport selected but ${why}; use mqtt.transport "mqtt" with a key file`, {
       cause: err,

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type * as Sdk from 'aws-iot-device-sdk-v2';
 import { Backoff, sleep, withTimeout } from '../lib/backoff';
+import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
 import { classifyCrtError, crtErrorName } from './crt-errors';
 import { loadCrt, type CrtModules } from './crt-load';
@@ -235,7 +236,7 @@ export class CrtTransport extends EventEmitter implements Transport {
 
   private async onEstablished(sessionPresent: boolean, resubscribe: boolean): Promise<void> {
     this.isConnected = true;
-    this.connectedAt = Date.now();
+    this.connectedAt = monotonicMs();
     if (resubscribe) await this.resubscribe();
     if (!this.isConnected) return;
     this.emit('connect', { sessionPresent });
@@ -262,7 +263,7 @@ export class CrtTransport extends EventEmitter implements Transport {
     const err = new TransportError('connection-lost', cause ? errorMessage(cause) : 'closed by the broker', { cause });
     this.failInflight(err);
     void session.close();
-    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    if (monotonicMs() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
     this.emit('disconnect', err);
     this.reconnectLoop = this.reconnect().finally(() => {
       this.reconnectLoop = undefined;

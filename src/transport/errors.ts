@@ -17,7 +17,12 @@ export type TransportErrorKind =
   | 'connection-refused'
   /** The connection attempt did not complete within connectTimeoutMs. */
   | 'timeout'
-  /** Any other TLS failure (protocol version, expired server certificate, ...). */
+  /**
+   * The broker's certificate is not yet valid, or has expired, by this device's clock: on a device
+   * without RTC that is usually the clock (before NTP has synced), not the certificate.
+   */
+  | 'certificate-time'
+  /** Any other TLS failure (protocol version, ...). */
   | 'tls-other'
   /** Our own certificate, key or CA file cannot be read or used. */
   | 'credentials'
@@ -44,6 +49,7 @@ const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'not-authorized': 'the broker accepted the TLS connection but refused the MQTT CONNECT as not authorized',
   'connection-refused': 'could not open a connection to the broker',
   timeout: 'the connection attempt timed out',
+  'certificate-time': "the broker's certificate is outside its validity period by this device's clock (is the clock right?)",
   'tls-other': 'the TLS handshake failed',
   credentials: 'the client certificate, private key or root CA cannot be used',
   offline: 'not connected to the broker',
@@ -62,7 +68,11 @@ const RETRYABLE: ReadonlySet<TransportErrorKind> = new Set<TransportErrorKind>([
   'offline',
   'connection-lost',
   'tls-other',
+  'certificate-time',
 ]);
+
+// Node's verification codes for a certificate outside its validity period at our clock.
+const OUT_OF_TIME = new Set(['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED']);
 
 export class TransportError extends AgentError {
   readonly kind: TransportErrorKind;
@@ -110,6 +120,7 @@ function classifySocketError(err: Error & { code?: string }, f: AttemptFailure):
   const code = err.code ?? '';
   const detail = `${code ? `${code}: ` : ''}${err.message.trim()} (${f.host}:${f.port})`;
   if (UNTRUSTED_CHAIN.has(code)) return new TransportError('unknown-ca', detail, { cause: err });
+  if (OUT_OF_TIME.has(code)) return new TransportError('certificate-time', `${detail}; device time ${new Date().toISOString()}`, { cause: err });
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return new TransportError('hostname-mismatch', detail, { cause: err });
   if (CERT_ALERT.test(code)) return new TransportError('certificate-refused', detail, { cause: err });
   if (UNREACHABLE.has(code)) return new TransportError('connection-refused', detail, { cause: err });

@@ -13,8 +13,12 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import { MqttClient, type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
+// The client class alone: mqtt's index also loads its URL connectors (WebSocket, SOCKS, ...), which
+// this transport never uses (it builds its own TLS stream).
+import MqttClient from 'mqtt/lib/client';
 import { Backoff, sleep, withTimeout } from '../lib/backoff';
+import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
 import { classifyConnectFailure, TransportError, type AttemptFailure } from './errors';
 import type { IncomingMessage, QoS, Transport, TransportOptions } from './types';
@@ -324,7 +328,7 @@ export class MqttTransport extends EventEmitter implements Transport {
 
   private async onEstablished(sessionPresent: boolean, resubscribe: boolean): Promise<void> {
     this.isConnected = true;
-    this.connectedAt = Date.now();
+    this.connectedAt = monotonicMs();
     if (resubscribe) await this.resubscribe();
     if (!this.isConnected) return;
     this.emit('connect', { sessionPresent });
@@ -355,7 +359,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     const err = new TransportError('connection-lost', cause ? errorMessage(cause) : 'closed by the broker', { cause });
     this.failInflight(err);
     void this.endClient(live, true);
-    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    if (monotonicMs() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
     this.emit('disconnect', err);
     this.reconnectLoop = this.reconnect().finally(() => {
       this.reconnectLoop = undefined;

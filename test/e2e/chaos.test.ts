@@ -8,14 +8,17 @@ import type { Evidence, Transition } from '../../bench/chaos/check';
 import { runChaos } from '../../bench/chaos/run';
 
 describe('chaos (shortened)', () => {
-  it('40 jobs, 3 kills, a broker restart, 2 drops and a stall: no violation', async () => {
-    const r = await runChaos({ seed: 7, jobs: 40, kills: 3, brokerRestarts: 1, drops: 2, stalls: 1, halfOpens: 0, maxJobMs: 250, deadlineMs: 45_000 });
+  it('40 jobs, 3 kills, a broker restart, 2 drops, a stall and a full disk: no violation', async () => {
+    const r = await runChaos({ seed: 7, jobs: 40, kills: 3, brokerRestarts: 1, drops: 2, stalls: 1, halfOpens: 0, diskFulls: 1, maxJobMs: 250, deadlineMs: 60_000 });
     expect(r.violations).toEqual([]);
     expect(r.jobs).toBe(40);
     expect(r.kills).toBe(3);
     expect(r.restarts).toBe(3);
     expect(r.brokerRestarts).toBe(1);
     expect(r.drops).toBe(2);
+    expect(r.diskFulls).toBe(1);
+    expect(r.diskFullHits).toBe(1);
+    expect(r.diskResumes).toBe(1);
     expect(r.statusChecks).toBe(4);
     expect(Object.values(r.byStatus).reduce((a, b) => a + b, 0)).toBe(40);
   }, 90_000);

@@ -15,13 +15,16 @@ import type { JournalEntry } from '../../src/store/types';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODULES = [
+  'src/lib/backoff.ts',
   'src/lib/clock.ts',
   'src/lib/errors.ts',
   'src/lib/fsutil.ts',
   'src/store/types.ts',
+  'src/store/health.ts',
   'src/store/records.ts',
   'src/store/journal-file.ts',
   'src/store/lock.ts',
+  'src/store/io.ts',
   'src/store/read.ts',
   'src/store/file-store.ts',
 ];

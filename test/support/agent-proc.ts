@@ -19,8 +19,10 @@ export class AgentProcess {
   private readonly waiters = new Set<() => void>();
   readonly child: ChildProcess;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `command`: how to start the CLI (default: this node with bin/); e.g. a standalone executable under qemu. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [process.execPath, BIN]) {
+    const [file = process.execPath, ...pre] = command;
+    this.child = spawn(file, [...pre, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     const onData = (chunk: Buffer): void => {
       buf += chunk.toString('utf8');

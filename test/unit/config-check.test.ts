@@ -87,11 +87,15 @@ describe('checkConfig', () => {
     ]);
   });
 
-  it('flags an expired certificate and warns before expiry', async () => {
+  it('warns (never errs) about a certificate outside its validity by the device clock, and before expiry', async () => {
     const later = new Date(Date.now() + 400 * 86_400_000);
-    expect((await checkConfig(config(), { ...noGreengrass(), now: later })).errors).toContainEqual(
-      expect.stringMatching(/^tls\.certificateFile: certificate expired on /),
-    );
+    const expired = await checkConfig(config(), { ...noGreengrass(), now: later });
+    expect(expired.warnings).toContainEqual(expect.stringMatching(/^tls\.certificateFile: certificate expired on .* by device time /));
+    expect(expired.errors.filter((e) => e.startsWith('tls.certificateFile'))).toEqual([]);
+    // A device without RTC boots in 1970: the clock, not the configuration, is wrong.
+    const boot = await checkConfig(config(), { ...noGreengrass(), now: new Date('1970-01-02T00:00:00Z') });
+    expect(boot.warnings).toContainEqual(expect.stringMatching(/^tls\.certificateFile: certificate is not valid before .* by device time 1970-01-02T00:00:00\.000Z \(is the clock right\?\)/));
+    expect(boot.errors.filter((e) => e.startsWith('tls.certificateFile'))).toEqual([]);
     const soon = new Date(Date.now() + 350 * 86_400_000);
     expect((await checkConfig(config(), { ...noGreengrass(), now: soon })).warnings).toContainEqual(
       expect.stringMatching(/^tls\.certificateFile: certificate expires soon/),

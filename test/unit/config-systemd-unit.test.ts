@@ -33,12 +33,18 @@ describe('systemd/iot-jobs-agent.service', () => {
     expect(directive('Type')).toEqual(['notify']);
     expect(directive('ExecStart')).toEqual(['/usr/bin/iot-jobs-agent run --config /etc/iot-jobs-agent/agent.json']);
     expect(directive('WatchdogSec')).toEqual(['30']);
-    expect(directive('Restart')).toEqual(['on-failure']);
+    expect(directive('Restart')).toEqual(['always']);
     expect(directive('RestartSec')).toEqual(['5']);
     expect(directive('StateDirectory')).toEqual(['iot-jobs-agent']);
     expect(directive('ConfigurationDirectory')).toEqual(['iot-jobs-agent']);
     expect(directive('KillMode')).toEqual(['mixed']);
     expect(directive('RestartPreventExitStatus')).toEqual(['2']);
+  });
+
+  it('never stops restarting a device agent that failed for a reason a restart may cure', () => {
+    // No start limit: after a burst of failures systemd would leave the unit failed until someone logs in.
+    expect(directive('StartLimitIntervalSec')).toEqual(['0']);
+    expect(directive('StartLimitBurst')).toEqual([]);
   });
 
   it('leaves the agent time to drain before SIGKILL', () => {

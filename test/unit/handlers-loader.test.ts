@@ -1,7 +1,8 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtinHandlersDir, invalidHandler, loadHandlers } from '../../src/handlers/loader';
+import { builtinHandlers } from '../../handlers/_builtins';
+import { invalidHandler, loadHandlers } from '../../src/handlers/loader';
 import { handlerOptions, loadAllHandlers } from '../../src/handlers/registry';
 
 const handlerSrc = (name: string, extra = ''): string =>
@@ -89,8 +90,23 @@ describe('handler loader', () => {
     expect(invalidHandler({ name: 'x', run: () => undefined, timeoutSeconds: -1 })).toContain('timeoutSeconds');
   });
 
-  it('finds the compiled built-ins beside the compiled sources', () => {
-    expect(builtinHandlersDir()).toBe(path.resolve(__dirname, '..', '..', 'handlers'));
+  it('lists every built-in handler folder, each a valid handler named after its folder', () => {
+    const folders = readdirSync(path.join(__dirname, '..', '..', 'handlers'), { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('_'))
+      .map((e) => e.name)
+      .sort();
+    expect(builtinHandlers.map((h) => h.name).sort()).toEqual(folders);
+    for (const h of builtinHandlers) expect(invalidHandler(h)).toBeUndefined();
+  });
+
+  it('loads the built-ins first: a module with a built-in name is a duplicate', async () => {
+    const dir = path.join(root, 'a');
+    write(path.join(dir, 'exec.js'), handlerSrc('exec'));
+    write(path.join(dir, 'mine.js'), handlerSrc('mine'));
+    const { handlers, problems } = await loadHandlers([dir], { builtins: builtinHandlers });
+    expect(handlers.get('exec')).toBe(builtinHandlers.find((h) => h.name === 'exec'));
+    expect(handlers.has('mine')).toBe(true);
+    expect(problems).toEqual([expect.stringMatching(/exec\.js: duplicate handler name "exec" \(already loaded from the built-in handlers\)/)]);
   });
 });
 
@@ -98,8 +114,8 @@ describe('handler registry', () => {
   it('adds device-client-steps to the loaded handlers and gives exec the allowShell setting', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'registry-'));
     write(path.join(dir, 'exec', 'index.js'), handlerSrc('exec'));
-    const cfg = { directories: [], scriptDirectories: [], defaultTimeoutSeconds: 60, allowShell: true, options: { exec: { x: 1 } } };
-    const { handlers, problems } = await loadAllHandlers(cfg, { builtinDir: dir });
+    const cfg = { directories: [dir], scriptDirectories: [], defaultTimeoutSeconds: 60, allowShell: true, options: { exec: { x: 1 } } };
+    const { handlers, problems } = await loadAllHandlers(cfg);
     expect([...handlers.keys()]).toEqual(['exec', 'device-client-steps']);
     expect(problems).toEqual([]);
     expect(handlerOptions(cfg, 'exec')).toEqual({ x: 1, allowShell: true });

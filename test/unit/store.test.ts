@@ -37,11 +37,11 @@ describe('file state store', () => {
   it('markStarted records a started entry, visible via get and entries and after reopen', async () => {
     let s = await openStore();
     await s.markStarted({ ...started(ref('a')), versionNumber: 2 });
-    expect(s.get(ref('a'))).toEqual({ ...started(ref('a')), versionNumber: 2, state: 'started' });
+    expect(s.get(ref('a'))).toEqual({ ...started(ref('a')), versionNumber: 2, state: 'started', startSeq: 1 });
     expect(s.get(ref('a', 2))).toBeUndefined();
     expect(s.get(ref('a', 1, 'ns'))).toBeUndefined();
     s = await reopen(s);
-    expect(s.entries()).toEqual([{ ...started(ref('a')), versionNumber: 2, state: 'started' }]);
+    expect(s.entries()).toEqual([{ ...started(ref('a')), versionNumber: 2, state: 'started', startSeq: 1 }]);
   });
 
   it('markStarted again on a started entry replaces it (rerun), but refuses a finished one', async () => {
@@ -253,7 +253,7 @@ describe('recovery from damage', () => {
 });
 
 describe('readJournal', () => {
-  it('shows current entries, recent outcomes with durations and the outbox without writing', async () => {
+  it('shows current entries, recent outcomes with durations and the outbox without writing, in journal order', async () => {
     const clock = new ManualClock(10_000);
     const s = await openStore({ clock, compactEvery: 3 });
     await s.markStarted(started(ref('run'), 9_000));
@@ -266,13 +266,14 @@ describe('readJournal', () => {
     const view = await readJournal(dir);
     expect(await fsp.readFile(path.join(dir, JOURNAL_FILE))).toEqual(before);
     expect(view.exists).toBe(true);
+    // Journal order, not wall time ('done' claims an earlier start): a device clock can jump back.
     expect(view.current.map((e) => [e.jobId, e.state])).toEqual([
-      ['done', 'finished'],
       ['run', 'started'],
+      ['done', 'finished'],
     ]);
     expect(view.recent.map((e) => [e.jobId, e.durationMs])).toEqual([
-      ['done', 2_500],
       ['rej', 0],
+      ['done', 2_500],
     ]);
     expect(view.outboxLength).toBe(1);
     expect(view.outbox[0]?.jobId).toBe('done');
