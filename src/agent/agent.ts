@@ -13,7 +13,7 @@ import type { MqttJobsClient } from '../jobs/mqtt-client';
 import { isTerminal } from '../jobs/types';
 import type { JobExecution, NotifyMsg } from '../jobs/types';
 import type { AgentConfig } from '../config/types';
-import { Backoff, sleep } from '../lib/backoff';
+import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
@@ -25,7 +25,9 @@ import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
 import { OutboxSender } from './outbox';
+import { ConnectLoop } from './connect-loop';
 import { ReadyQueue } from './ready';
+import { RefetchTimers } from './refetch';
 import { planReconcile, refKey } from './reconcile';
 import type { KnownState } from './reconcile';
 import { recoveryPlan } from './recovery';
@@ -76,8 +78,7 @@ export class Agent extends EventEmitter {
   private readonly outbox: OutboxSender;
   private readonly reconciler: Coalescer<string>;
   private readonly confirming = new Set<string>();
-  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
-  private readonly retryBackoff = new Map<string, Backoff>();
+  private readonly refetch = new RefetchTimers((ns) => this.trigger(ns));
   private releaseGate!: () => void;
   /** Dispatch waits for the first fetch of every namespace, so start-up order spans namespaces. */
   private readonly gate = new Promise<void>((resolve) => (this.releaseGate = resolve));
@@ -91,7 +92,7 @@ export class Agent extends EventEmitter {
   private readonly status: StatusText;
   private readonly conditions: Conditions;
   /** Cuts the connect loop's backoff short (the wall clock moved: a certificate may be valid now). */
-  private wakeConnect = new AbortController();
+  private readonly connector: ConnectLoop;
   private stopClockWatch: (() => void) | undefined;
 
   constructor(private readonly d: AgentDeps) {
@@ -99,6 +100,12 @@ export class Agent extends EventEmitter {
     this.log = d.log;
     this.status = new StatusText((t) => d.notifier?.status(t));
     this.conditions = new Conditions(d.log, this.status, join(d.config.stateDirectory, 'journal'), d.certificate);
+    this.connector = new ConnectLoop({
+      connect: () => d.transport.connect(),
+      onUp: () => this.conditions.connected(),
+      onFailure: (err, retryInMs) => this.conditions.connectFailed(err, retryInMs),
+      signal: this.stopCtl.signal,
+    });
     const cfg = d.config;
     this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
     this.outbox = new OutboxSender({
@@ -183,7 +190,7 @@ export class Agent extends EventEmitter {
     const gateTimer = setTimeout(() => this.gateOpen(), 2 * this.env.requestTimeoutMs);
     gateTimer.unref();
     this.timers.push(gateTimer);
-    void this.connectLoop();
+    void this.connector.run();
     // HTTPS namespaces do not need the broker: fetch them right away.
     for (const ns of this.namespaces()) if (this.apiFor(ns) !== this.d.mqttJobs) this.trigger(ns);
     this.outbox.kick();
@@ -215,32 +222,12 @@ export class Agent extends EventEmitter {
     this.emit('state', s);
   }
 
-  private async connectLoop(): Promise<void> {
-    const backoff = new Backoff({ baseMs: 500, maxMs: 60_000 });
-    while (!this.stopCtl.signal.aborted) {
-      try {
-        await this.d.transport.connect();
-        this.conditions.connected();
-        return;
-      } catch (err) {
-        const delay = backoff.next();
-        this.conditions.connectFailed(err, delay);
-        this.wakeConnect = new AbortController();
-        await sleep(delay, AbortSignal.any([this.stopCtl.signal, this.wakeConnect.signal])).catch(() => undefined);
-      }
-    }
-  }
-
   /** A wall-clock step: every deadline is monotonic, so only what depends on the date itself reacts. */
   private onClockJump(jumpMs: number, nowMs: number): void {
     this.conditions.clockJumped(jumpMs, nowMs);
     // A certificate that looked not yet valid (or expired) may be fine by the new time.
-    this.wakeConnect.abort();
-    for (const [ns, t] of this.retryTimers) {
-      clearTimeout(t);
-      this.retryTimers.delete(ns);
-      this.trigger(ns);
-    }
+    this.connector.wake();
+    this.refetch.fireAll();
   }
 
   private async onConnect(): Promise<void> {
@@ -280,7 +267,7 @@ export class Agent extends EventEmitter {
   private async reconcile(ns: string): Promise<void> {
     const list = await this.apiFor(ns).getPending({ ...(ns ? { namespace: ns } : {}), timeoutMs: this.env.requestTimeoutMs });
     const startup = this.firstFetch.delete(ns);
-    this.retryBackoff.get(ns)?.reset();
+    this.refetch.succeeded(ns);
     const plan = planReconcile(
       ns,
       list,
@@ -302,15 +289,7 @@ export class Agent extends EventEmitter {
 
   /** Fetch this namespace again after a backoff delay (failed fetch, job that could not start). */
   private retryLater(ns: string): void {
-    if (this.retryTimers.has(ns) || this.stateValue !== 'running') return;
-    const b = this.retryBackoff.get(ns) ?? new Backoff({ baseMs: 500, maxMs: 30_000 });
-    this.retryBackoff.set(ns, b);
-    const t = setTimeout(() => {
-      this.retryTimers.delete(ns);
-      this.trigger(ns);
-    }, 250 + b.next());
-    t.unref();
-    this.retryTimers.set(ns, t);
+    if (this.stateValue === 'running') this.refetch.later(ns);
   }
 
   /**
@@ -422,7 +401,7 @@ export class Agent extends EventEmitter {
     this.queue.clear();
     for (const t of this.timers) clearInterval(t);
     this.stopClockWatch?.();
-    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.refetch.cancelAll();
     this.gateOpen();
     const grace = opts.immediate ? 0 : (opts.graceMs ?? this.d.config.jobs.drainGraceSeconds * 1000);
     const all = Promise.allSettled([...this.running.values()].map((e) => e.done));
