@@ -19,8 +19,10 @@ export class AgentProcess {
   private readonly waiters = new Set<() => void>();
   readonly child: ChildProcess;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `command`: what runs the CLI (default: this node with bin/; the release tests give the standalone executable). */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [process.execPath, BIN]) {
+    const [cmd = process.execPath, ...pre] = command;
+    this.child = spawn(cmd, [...pre, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     const onData = (chunk: Buffer): void => {
       buf += chunk.toString('utf8');
