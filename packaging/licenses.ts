@@ -71,7 +71,7 @@ License: Expat
 Comment: The executable is Node.js ${o.nodeVersion} (the official Linux binary) with this package's
  code injected as a single executable application. Node.js includes libraries under their own
  licences; Node.js's LICENSE file lists them all, in full:
- /usr/share/doc/${NAME}/LICENSE.node.gz
+ /usr/share/doc/${NAME}/NODEJS-LICENSE.gz
 
 Files: usr/lib/${NAME}/node_modules/*
 Copyright: Copyright the authors of each package
