@@ -32,7 +32,7 @@ export interface Results {
     machine: { cpu: string; cores: number; ramGb: number; kernel: string; mosquitto: string };
   };
   limit: { mqttRttMs: Spread; fsyncMs: Spread; fdatasyncMs: Spread };
-  startup: Record<Who, { firstRequest: string; firstRequestMs: Spread; readyMs?: Spread }>;
+  startup: Record<Who, { firstRequest: string; firstRequestMs: Spread; readyMs?: Spread }> & { nodeEmptyMs?: Spread };
   latency: Record<AgentKind, { jobsPerRun: number; handlerP50: Spread; handlerP99: Spread; succeededP50: Spread; succeededP99: Spread }>;
   drain: Record<AgentKind, Record<string, DrainFigure>>;
   idle: { windowS: number } & Record<Who, { rssMb: Spread; cpuPercent: Spread }>;
@@ -159,6 +159,7 @@ function drainTable(r: Results): string[] {
 function idleAndStartup(r: Results): string[] {
   const s = r.startup;
   const who = [...present(s), 'floor'] as Who[];
+  const empty = s.nodeEmptyMs ? [`| \`node -e 0\` (spawn → exit) | ${fmt(s.nodeEmptyMs, 0)} | | |`] : [];
   return [
     `## (c) Idle, connected, ${r.idle.windowS} s window after start-up settled`,
     '',
@@ -173,6 +174,7 @@ function idleAndStartup(r: Results): string[] {
     '| process | → first Jobs request at the service | first request | → READY=1 |',
     '|---|---|---|---|',
     ...who.map((k) => `| ${k} | ${fmt(s[k].firstRequestMs, 0)} | ${s[k].firstRequest} | ${fmt(s[k].readyMs, 0)} |`),
+    ...empty,
     '',
     `Ours at ${pct(s.floor.firstRequestMs.median, s.ours.firstRequestMs.median)} of the floor client's start-up (node + mqtt.js + TLS connect + one publish).`,
     '',
@@ -192,7 +194,27 @@ function targets(r: Results): string[] {
     ['idle RSS ≤ baseline', `${round(r.idle.ours.rssMb.median, 1)} vs ${round(r.idle.baseline.rssMb.median, 1)} MB`, r.idle.ours.rssMb.median <= r.idle.baseline.rssMb.median],
     ['start-up → first request ≤ 250 ms', `${round(r.startup.ours.firstRequestMs.median, 0)} ms`, r.startup.ours.firstRequestMs.median <= 250],
   ];
-  return ['## Targets (recorded, not asserted)', '', '| target | ours | met |', '|---|---|---|', ...rows.map(([t, v, ok]) => `| ${t} | ${v} | ${ok ? 'yes' : 'NO'} |`), ''];
+  return [
+    '## Targets (recorded, not asserted)',
+    '',
+    '| target | ours | met |',
+    '|---|---|---|',
+    ...rows.map(([t, v, ok]) => `| ${t} | ${v} | ${ok ? 'yes' : 'NO'} |`),
+    ...releaseTargets(r).map(([t, v, ok]) => `| ${t} | ${v} | ${ok ? 'yes' : 'NO'} |`),
+    '',
+  ];
+}
+
+/** The standalone executable's targets: start-up against the same run's `node -e 0`, idle memory. */
+function releaseTargets(r: Results): [string, string, boolean][] {
+  const start = r.startup.release?.firstRequestMs.median;
+  const empty = r.startup.nodeEmptyMs?.median;
+  const rss = r.idle.release?.rssMb.median;
+  if (start === undefined || empty === undefined || rss === undefined) return [];
+  return [
+    ['release: start-up → first request ≤ 2× `node -e 0`', `${round(start, 0)} ms vs 2 × ${round(empty, 0)} ms (${round(start / empty, 2)}×)`, start <= 2 * empty],
+    ['release: idle RSS ≤ 50 MB', `${round(rss, 1)} MB`, rss <= 50],
+  ];
 }
 
 export function renderMarkdown(r: Results): string {
