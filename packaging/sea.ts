@@ -30,12 +30,12 @@ export interface Executable {
 }
 
 /**
- * V8 flags the executable starts with. Lite mode (no optimising compiler, feedback allocated
- * lazily) takes the idle agent from ≈ 89 to ≈ 70 MB resident (bench/RESULTS.md); an agent is idle
- * nearly always and its hot paths are I/O-bound. The blob is made with the same flags: V8 rejects a
- * code cache made under other flags.
+ * V8 flags the executable starts with. A 1 MB young generation (semi-space) keeps the idle agent's
+ * heap small (it allocates little; scavenges stay cheap). Lite mode was measured too and left out:
+ * −11 MB idle but half the drain rate and a slower start (bench/RESULTS.md). The blob is made
+ * under the same flags: V8 rejects a code cache made under other flags.
  */
-export const EXEC_ARGV = ['--lite-mode'];
+export const EXEC_ARGV = ['--max-semi-space-size=1'];
 
 function seaConfig(main: string, blob: string, codeCache: boolean): string {
   return JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, execArgv: EXEC_ARGV }, null, 2);
