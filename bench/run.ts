@@ -79,7 +79,7 @@ async function latency(p: Plan): Promise<Results['latency']> {
 }
 
 async function drain(p: Plan): Promise<Results['drain']> {
-  const out = { ours: {}, 'ours-crt': {}, baseline: {} } as Results['drain'];
+  const out = { ours: {}, 'ours-crt': {}, release: {}, baseline: {} } as Results['drain'];
   const sizes = [...new Set(AGENT_KINDS.flatMap((k) => p.drain.sizes[k]))].sort((a, b) => a - b);
   for (const size of sizes) {
     for (const kind of AGENT_KINDS.filter((k) => p.drain.sizes[k].includes(size))) {
@@ -111,7 +111,7 @@ async function idle(p: Plan): Promise<Results['idle']> {
   const samples = await idleRuns(p.idle.copies, p.idle.windowMs);
   const of = (k: AgentKind | 'floor') => samples.filter((s) => s.kind === k);
   const fig = (k: AgentKind | 'floor') => ({ rssMb: spread(of(k).map((s) => s.rssMb)), cpuPercent: spread(of(k).map((s) => s.cpuPercent)) });
-  return { windowS: p.idle.windowMs / 1000, ours: fig('ours'), 'ours-crt': fig('ours-crt'), baseline: fig('baseline'), floor: fig('floor') };
+  return { windowS: p.idle.windowMs / 1000, ours: fig('ours'), 'ours-crt': fig('ours-crt'), release: fig('release'), baseline: fig('baseline'), floor: fig('floor') };
 }
 
 async function startup(p: Plan): Promise<Results['startup']> {
@@ -126,7 +126,16 @@ async function startup(p: Plan): Promise<Results['startup']> {
       ...(ready.length ? { readyMs: spread(ready) } : {}),
     };
   };
-  return { ours: fig('ours'), 'ours-crt': fig('ours-crt'), baseline: fig('baseline'), floor: fig('floor') };
+  const nodeExit: number[] = [];
+  for (let i = 0; i < p.startup.runs * 2; i++) nodeExit.push(nodeEmptyRunMs());
+  return { ours: fig('ours'), 'ours-crt': fig('ours-crt'), release: fig('release'), baseline: fig('baseline'), floor: fig('floor'), nodeEmptyMs: spread(nodeExit) };
+}
+
+/** The yardstick of the start-up target: `node -e 0`, spawn to exit, the whole process. */
+function nodeEmptyRunMs(): number {
+  const t0 = performance.now();
+  execFileSync(process.execPath, ['-e', '0']);
+  return performance.now() - t0;
 }
 
 async function simScale(p: Plan): Promise<Results['simScale']> {

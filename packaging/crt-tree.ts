@@ -5,7 +5,7 @@
  * source maps, sources, browser builds, other platforms' addons). The executable loads them from
  * PREFIX/lib/iot-jobs-agent/node_modules.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, type Arch } from './common';
 
@@ -53,10 +53,21 @@ const UNUSED_DIRS: Record<string, string[]> = {
 
 const LICENSE = /^(licen[cs]e|notice|copying)/i;
 
+/** A package's command-line script (`#!/usr/bin/env node`): there is no node to run it on a device. */
+function isScript(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString() === '#!';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function wanted(file: string): boolean {
   const base = path.basename(file);
   if (LICENSE.test(base)) return true;
-  return !/\.(map|ts|cts|mts|md|markdown|py)$/i.test(base) && base !== 'CMakeLists.txt' && !base.startsWith('.');
+  return !/\.(map|ts|cts|mts|md|markdown|py)$/i.test(base) && base !== 'CMakeLists.txt' && !base.startsWith('.') && !isScript(file);
 }
 
 /** Copy the tree for `arch` into `dest` (…/lib/iot-jobs-agent/node_modules). */

@@ -68,7 +68,7 @@ export function buildDeb(i: DebInputs): string {
   copyFileSync(path.join(ROOT, 'handlers', 'README.md'), path.join(doc, 'handlers.md'));
   copyFileSync(path.join(ROOT, 'systemd', 'README.md'), path.join(doc, 'systemd.md'));
   writeFileSync(path.join(doc, 'copyright'), i.copyright);
-  writeFileSync(path.join(doc, 'LICENSE.node.gz'), gzipSync(readFileSync(i.nodeLicense), { level: 9 }));
+  writeFileSync(path.join(doc, 'NODEJS-LICENSE.gz'), gzipSync(readFileSync(i.nodeLicense), { level: 9 }));
   const date = new Date(i.epoch * 1000).toUTCString().replace(/GMT$/, '+0000');
   const changelog = fill(readFileSync(path.join(DEBIAN_DIR, 'changelog.in'), 'utf8'), { NAME, VERSION, MAINTAINER: maintainer(), DATE: date });
   // A version without a Debian revision makes a native package, whose changelog is changelog.gz.

@@ -59,22 +59,22 @@ export function debianCopyright(o: { nodeVersion: string; nodeLicense: string; b
 Upstream-Name: ${NAME}
 
 Files: *
-Copyright: ${NAME} contributors
+Copyright: Copyright the ${NAME} contributors
 License: Apache-2.0
 Comment: /usr/bin/${NAME} also holds these JavaScript packages, bundled, each under its own
  licence (named by the package):
 ${list(o.bundled)}
 
 Files: usr/bin/${NAME}
-Copyright: Node.js contributors
+Copyright: Copyright Node.js contributors
 License: Expat
 Comment: The executable is Node.js ${o.nodeVersion} (the official Linux binary) with this package's
  code injected as a single executable application. Node.js includes libraries under their own
  licences; Node.js's LICENSE file lists them all, in full:
- /usr/share/doc/${NAME}/LICENSE.node.gz
+ /usr/share/doc/${NAME}/NODEJS-LICENSE.gz
 
 Files: usr/lib/${NAME}/node_modules/*
-Copyright: the authors of each package
+Copyright: Copyright the authors of each package
 License: Apache-2.0 and others
 Comment: aws-iot-device-sdk-v2, aws-crt (with its native addon) and the packages they need, each
  under its own licence (named by the package, its licence file beside it):

@@ -7,7 +7,7 @@
  * qemu-aarch64-static on other hosts. Without it, the arm64 executable is built without a code
  * cache (it then compiles the bundle at every start) and the build says so.
  */
-import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import path from 'node:path';
 import { WORK_DIR, cacheDir, log, run, sha256, type Arch } from './common';
@@ -29,8 +29,23 @@ export interface Executable {
   cached: boolean;
 }
 
+/**
+ * V8 flags the executable starts with. A 1 MB young generation (semi-space) keeps the idle agent's
+ * heap small (it allocates little; scavenges stay cheap). Lite mode was measured too and left out:
+ * −11 MB idle but half the drain rate and a slower start (bench/RESULTS.md). The blob is made
+ * under the same flags: V8 rejects a code cache made under other flags.
+ */
+export const EXEC_ARGV = ['--max-semi-space-size=1'];
+
 function seaConfig(main: string, blob: string, codeCache: boolean): string {
-  return JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache }, null, 2);
+  return JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, execArgv: EXEC_ARGV }, null, 2);
+}
+
+/** Copy, then rename over `to`: an executable still running from `to` (ETXTBSY) keeps its old file. */
+function replaceWith(from: string, to: string): void {
+  copyFileSync(from, `${to}.new`);
+  chmodSync(`${to}.new`, 0o755);
+  renameSync(`${to}.new`, to);
 }
 
 /** Build (or take from the cache) the executable for `arch` from `bundleFile`; returns where it is. */
@@ -39,15 +54,14 @@ export function executable(arch: Arch, bundleFile: string): Executable {
   const runner = runnerFor(arch);
   const codeCache = runner !== undefined;
   if (!codeCache) log(`${arch}: no way to run the ${arch} node here (install qemu-user-static): building without a code cache`);
-  const key = sha256([readFileSync(bundleFile, 'utf8'), PINS.arches[arch].integrity, String(codeCache), SEA_FUSE].join('\0')).slice(0, 16);
+  const key = sha256([readFileSync(bundleFile, 'utf8'), PINS.arches[arch].integrity, String(codeCache), SEA_FUSE, ...EXEC_ARGV].join('\0')).slice(0, 16);
   const cacheRoot = path.join(cacheDir(), 'sea', arch);
   const cached = path.join(cacheRoot, key, 'iot-jobs-agent');
   const dir = path.join(WORK_DIR, arch);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'iot-jobs-agent');
   if (existsSync(cached)) {
-    copyFileSync(cached, file);
-    chmodSync(file, 0o755);
+    replaceWith(cached, file);
     return { file, codeCache, cached: true };
   }
   const config = path.join(dir, 'sea-config.json');
@@ -55,10 +69,12 @@ export function executable(arch: Arch, bundleFile: string): Executable {
   writeFileSync(config, seaConfig(bundleFile, blob, codeCache));
   // Without a code cache the blob holds only the script: any Node of the same version can make it.
   const maker = codeCache ? [...(runner ?? []), node] : [nodeBinary(hostArch() as Arch)];
-  run(maker[0] ?? node, [...maker.slice(1), '--experimental-sea-config', config], { cwd: dir });
-  copyFileSync(node, file);
-  chmodSync(file, 0o755);
-  run(process.execPath, [require.resolve('postject/dist/cli.js'), file, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+  run(maker[0] ?? node, [...maker.slice(1), ...EXEC_ARGV, '--experimental-sea-config', config], { cwd: dir });
+  const fresh = `${file}.new`;
+  copyFileSync(node, fresh);
+  chmodSync(fresh, 0o755);
+  run(process.execPath, [require.resolve('postject/dist/cli.js'), fresh, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+  renameSync(fresh, file);
   // Keep one executable per architecture in the cache: each is over 100 MB.
   rmSync(cacheRoot, { recursive: true, force: true });
   mkdirSync(path.dirname(cached), { recursive: true });

@@ -25,7 +25,7 @@ export const TARBALL_FILES = [
   'config/agent.schema.json',
   'handlers/README.md',
   'README.md',
-  'LICENSE.node',
+  'NODEJS-LICENSE',
 ];
 
 export function buildTarball(o: { arch: Arch; executable: string; crtTree: string; nodeLicense: string; epoch: number }): string {
@@ -38,7 +38,7 @@ export function buildTarball(o: { arch: Arch; executable: string; crtTree: strin
   for (const f of TARBALL_FILES.filter((f) => f.startsWith('systemd/') || f.startsWith('config/') || f.endsWith('README.md'))) {
     copyFileSync(path.join(ROOT, f), path.join(top, f));
   }
-  copyFileSync(o.nodeLicense, path.join(top, 'LICENSE.node'));
+  copyFileSync(o.nodeLicense, path.join(top, 'NODEJS-LICENSE'));
   cpSync(o.crtTree, path.join(top, 'lib', NAME, 'node_modules'), { recursive: true });
   const out = path.join(RELEASE_DIR, tarballName(o.arch));
   tarGz(parent, tarballDir(o.arch), out, o.epoch);

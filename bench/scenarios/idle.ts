@@ -22,7 +22,7 @@ export interface IdleSample {
 const SETTLE_MS = 2_000;
 
 export async function idleRuns(copies: number, windowMs: number): Promise<IdleSample[]> {
-  const kinds: (AgentKind | 'floor')[] = ['ours', 'ours-crt', 'baseline', 'floor'];
+  const kinds: (AgentKind | 'floor')[] = ['ours', 'ours-crt', 'release', 'baseline', 'floor'];
   const plan = kinds.flatMap((kind) => Array.from({ length: copies }, (_, i) => ({ kind, thing: `idle-${kind}-${i}` })));
   return withStack(plan.map((p) => p.thing), async (stack) => {
     const procs: { kind: AgentKind | 'floor'; proc: Proc }[] = [];

@@ -58,7 +58,7 @@ async function once(stack: Stack, obs: SimObserver, kind: AgentKind | 'floor', r
 }
 
 export async function startupRuns(runs: number): Promise<StartupRun[]> {
-  const kinds: (AgentKind | 'floor')[] = ['ours', 'ours-crt', 'baseline', 'floor'];
+  const kinds: (AgentKind | 'floor')[] = ['ours', 'ours-crt', 'release', 'baseline', 'floor'];
   return withStack(kinds.map((k) => `boot-${k}`), async (stack) => {
     const obs = new SimObserver(stack.sim.runtime.service);
     const script = join(stack.dir, 'notify-receiver.py');

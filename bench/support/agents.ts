@@ -1,20 +1,21 @@
 /**
  * Launches the agents under test against a stack: OURS (the `iot-jobs-agent run` CLI with a
  * no-op handler written at run time), OURS-CRT (the same with mqtt.transport "aws-crt", MQTT 3.1.1,
- * key files) and the BASELINE (bench/baseline/agent.ts, the SDK-sample
+ * key files), RELEASE (the standalone executable from `npm run package`, as OURS otherwise) and the BASELINE (bench/baseline/agent.ts, the SDK-sample
  * style agent). Both print JSON lines with `job started` / `outcome reported`.
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Proc, repoRoot } from './proc';
+import { releaseExecutable } from './release';
 import type { Stack } from './stack';
 
-export type AgentKind = 'ours' | 'ours-crt' | 'baseline';
-export const AGENT_KINDS: AgentKind[] = ['ours', 'ours-crt', 'baseline'];
+export type AgentKind = 'ours' | 'ours-crt' | 'release' | 'baseline';
+export const AGENT_KINDS: AgentKind[] = ['ours', 'ours-crt', 'release', 'baseline'];
 
-/** Our CLI, on either transport. */
-export function isOurs(kind: AgentKind | 'floor'): kind is 'ours' | 'ours-crt' {
-  return kind === 'ours' || kind === 'ours-crt';
+/** Our CLI: from dist/ on either transport, or the standalone executable (RELEASE, default transport). */
+export function isOurs(kind: AgentKind | 'floor'): kind is 'ours' | 'ours-crt' | 'release' {
+  return kind === 'ours' || kind === 'ours-crt' || kind === 'release';
 }
 
 /** The no-op handler. It records its start time only when asked (latency runs), so drains measure pure overhead. */
@@ -76,6 +77,7 @@ export async function launchAgent(o: LaunchOptions): Promise<Proc> {
   if (isOurs(o.kind)) {
     const configFile = await writeOurConfig(o);
     if (o.notifySocket) env['NOTIFY_SOCKET'] = o.notifySocket;
+    if (o.kind === 'release') return new Proc(releaseExecutable(), ['run', '--config', configFile], env);
     return new Proc(process.execPath, [join(repoRoot(), 'bin', 'iot-jobs-agent.js'), 'run', '--config', configFile], env);
   }
   const certs = o.stack.pki.things[o.thing];
