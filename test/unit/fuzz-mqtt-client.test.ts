@@ -117,9 +117,9 @@ describe('fuzz: MQTT payloads on every subscribed topic', () => {
       t.publish = () => new Promise<void>((r) => (release = r));
       const c = new MqttJobsClient({ transport: t, thingName: THING, timeoutMs: 50 });
       const p = c.describe('j1');
-      await new Promise((r) => setTimeout(r, 150));
-      release();
+      // The timeout first, then the late PUBACK.
       await expect(p).rejects.toMatchObject({ code: 'Timeout' });
+      release();
       await new Promise((r) => setImmediate(r));
       expect(unhandled).toEqual([]);
     } finally {
