@@ -138,14 +138,15 @@ export class MqttJobsClient implements JobsApi, JobsNotifications {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(clientToken, { op, resolve: (v) => finish(undefined, v), reject: (e) => finish(e) });
     });
-    // The timeout may fire while the publish still waits for its PUBACK (a half-open connection):
-    // mark `done` handled now so that rejection is not unhandled (which ends the process); callers still get it.
-    done.catch(() => undefined);
+    // The timeout bounds the whole request, the PUBACK wait included (a half-open connection never
+    // acknowledges): the caller waits on the answer, and a failed publish only ends it sooner.
+    let sent: Promise<void>;
     try {
-      await this.o.transport.publish(topic, JSON.stringify({ ...body, clientToken }), 1);
+      sent = this.o.transport.publish(topic, JSON.stringify({ ...body, clientToken }), 1);
     } catch (err) {
-      this.pending.get(clientToken)?.reject(err as Error);
+      sent = Promise.reject(err as Error);
     }
+    sent.catch((err: unknown) => this.pending.get(clientToken)?.reject(err instanceof Error ? err : new Error(String(err))));
     return done;
   }
 

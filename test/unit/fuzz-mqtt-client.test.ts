@@ -106,7 +106,7 @@ describe('fuzz: MQTT payloads on every subscribed topic', () => {
     );
   });
 
-  it('a request whose publish waits for its PUBACK past the timeout rejects with a timeout, never as an unhandled rejection', async () => {
+  it('a request whose publish waits for its PUBACK past the timeout rejects with a timeout in time, never as an unhandled rejection', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => void unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
