@@ -48,16 +48,12 @@ describe('agent recovery', () => {
     await waitFor(() => handlerRuns(setup.handlerLog).some((r) => r.jobId === 'once-only'), 'once-only to start');
     first.kill('SIGKILL');
     await first.exited;
-    const t0 = Date.now();
     const second = start(setup);
     await second.waitForLog(reported('once-only'));
-    const recoveryMs = Date.now() - t0;
     expect(statusOf(stack, 'once-only', thing)).toBe('FAILED');
     expect(detailsOf(thing, 'once-only')).toMatchObject({ reason: 'interrupted' });
     expect(terminalCount(stack, 'once-only', 'FAILED')).toBe(1);
     expect(handlerRuns(setup.handlerLog).filter((r) => r.jobId === 'once-only')).toHaveLength(1);
-    // Recovery (process start → outcome accepted) is bounded by start-up, not by any timer.
-    expect(recoveryMs).toBeLessThan(20_000);
 
     await createJob(stack, 'idempotent', thing, { operation: 'again', ms: 60_000 });
     await waitFor(() => handlerRuns(setup.handlerLog).some((r) => r.again === 'idempotent'), 'idempotent to start');
@@ -65,6 +61,8 @@ describe('agent recovery', () => {
     await second.exited;
     const third = start(setup);
     await waitFor(() => handlerRuns(setup.handlerLog).filter((r) => r.again === 'idempotent').length === 2, 'idempotent to run again');
+    // The handler's file and the agent's log are two channels: wait for the log line too.
+    await third.waitForLog(started('idempotent'));
     expect(third.count(started('idempotent'))).toBe(1);
     third.kill('SIGTERM');
     await third.exited;
