@@ -32,6 +32,7 @@ import { startControlPlane } from '../../src/sim/http-control-plane';
 import type { RunningServer } from '../../src/sim/http-util';
 import { JobsService } from '../../src/sim/service';
 import type { SimOptions } from '../../src/sim/types';
+import { sdkError } from '../support/sdk';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' };
 const ARN = (t: string): string => `arn:aws:iot:us-east-1:123456789012:thing/${t}`;
@@ -65,15 +66,6 @@ afterAll(async () => {
   }
 });
 
-async function sdkError(p: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function statusOf(f: Fleet, jobId: string, thing: string, executionNumber?: number): Promise<{ status?: string; executionNumber?: number }> {
   const r = await f.iot.send(new DescribeJobExecutionCommand({ jobId, thingName: thing, ...(executionNumber !== undefined ? { executionNumber } : {}) }));

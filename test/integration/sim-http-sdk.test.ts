@@ -33,6 +33,7 @@ import type { RunningServer } from '../../src/sim/http-util';
 import { JobsService } from '../../src/sim/service';
 import type { SimOptions } from '../../src/sim/types';
 import { makeTestPki, type TestPki } from '../support/pki';
+import { sdkError } from '../support/sdk';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' };
 const ARN = (t: string): string => `arn:aws:iot:us-east-1:123456789012:thing/${t}`;
@@ -104,15 +105,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function sdkError(p: Promise<unknown>): Promise<{ name: string; status: number | undefined; requestId: string | undefined; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number; requestId?: string } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('IoT control plane through @aws-sdk/client-iot', () => {
   let control: RunningServer;

@@ -22,6 +22,7 @@ import { ManualClock } from '../../src/lib/clock';
 import { startControlPlane } from '../../src/sim/http-control-plane';
 import type { RunningServer } from '../../src/sim/http-util';
 import { SimRuntime } from '../../src/sim/runtime';
+import { sdkError } from '../support/sdk';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -65,15 +66,6 @@ async function clock(s: Sim, body?: Record<string, unknown>): Promise<{ status: 
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 }
 
-async function sdkError(p: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 function create(s: Sim, jobId: string, extra: Partial<CreateJobCommandInput> = {}): Promise<unknown> {
   return s.iot.send(new CreateJobCommand({ jobId, targets: ['a', 'b', 'c'].map(ARN), document: DOC, ...extra }));

@@ -19,6 +19,7 @@ import { systemClock } from '../../src/lib/clock';
 import { startControlPlane } from '../../src/sim/http-control-plane';
 import type { RunningServer } from '../../src/sim/http-util';
 import { JobsService } from '../../src/sim/service';
+import { sdkError } from '../support/sdk';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' };
 const THING = 'arn:aws:iot:us-east-1:123456789012:thing/thing1';
@@ -50,15 +51,6 @@ afterAll(async () => {
   await control.close();
 });
 
-async function sdkError(p: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** The document the device gets (the data plane's DescribeJobExecution, through the service). */
 function deviceDocument(jobId: string): unknown {
