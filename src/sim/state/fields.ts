@@ -72,22 +72,18 @@ export function str(o: { min?: number; max?: number; pattern?: RegExp; what?: st
   };
 }
 
+function outOfRange(v: number, path: string, o: { min?: number; max?: number }): string | undefined {
+  if (o.min !== undefined && v < o.min) return `${path} must be at least ${o.min}`;
+  if (o.max !== undefined && v > o.max) return `${path} must be at most ${o.max}`;
+  return undefined;
+}
+
 export function int(o: { min?: number; max?: number } = {}): Check {
-  return (v, path) => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `${path} must be an integer`;
-    if (o.min !== undefined && v < o.min) return `${path} must be at least ${o.min}`;
-    if (o.max !== undefined && v > o.max) return `${path} must be at most ${o.max}`;
-    return undefined;
-  };
+  return (v, path) => (typeof v !== 'number' || !Number.isSafeInteger(v) ? `${path} must be an integer` : outOfRange(v, path, o));
 }
 
 export function num(o: { min?: number; max?: number } = {}): Check {
-  return (v, path) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return `${path} must be a number`;
-    if (o.min !== undefined && v < o.min) return `${path} must be at least ${o.min}`;
-    if (o.max !== undefined && v > o.max) return `${path} must be at most ${o.max}`;
-    return undefined;
-  };
+  return (v, path) => (typeof v !== 'number' || !Number.isFinite(v) ? `${path} must be a number` : outOfRange(v, path, o));
 }
 
 export const bool: Check = (v, path) => (typeof v === 'boolean' ? undefined : `${path} must be true or false`);
