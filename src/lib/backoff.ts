@@ -12,22 +12,33 @@ export interface BackoffOptions {
   maxMs: number;
   /** Random source in [0,1); injectable for tests. */
   random?: () => number;
+  /**
+   * 'full' (default): uniform in [0, ceiling]. 'equal': uniform in [ceiling/2, ceiling], for waits that
+   * must really grow (a take-over back-off: two clones must end up minutes apart, not by luck).
+   */
+  jitter?: 'full' | 'equal';
 }
 
 export class Backoff {
   private attempt = 0;
   constructor(private readonly opts: BackoffOptions) {}
 
-  /** Delay before the next attempt: uniform in [0, min(max, base * 2^attempt)]. */
+  /** Delay before the next attempt: uniform in [0, min(max, base * 2^attempt)] (or its upper half, 'equal'). */
   next(retryAfterMs?: number): number {
-    const ceiling = Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(this.attempt, 30));
+    const ceiling = this.ceiling;
     this.attempt += 1;
-    const jittered = Math.floor((this.opts.random ?? Math.random)() * ceiling);
+    const floor = this.opts.jitter === 'equal' ? ceiling / 2 : 0;
+    const jittered = Math.floor(floor + (this.opts.random ?? Math.random)() * (ceiling - floor));
     return retryAfterMs !== undefined ? Math.max(retryAfterMs, jittered) : jittered;
   }
 
   reset(): void {
     this.attempt = 0;
+  }
+
+  /** The ceiling of the next delay. */
+  get ceiling(): number {
+    return Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(this.attempt, 30));
   }
 
   get attempts(): number {

@@ -3,6 +3,7 @@
  * device's certificate" instead of "socket hang up", and the agent can decide what is worth a retry.
  */
 import { AgentError } from '../lib/errors';
+import type { Denial, TakeOver } from './types';
 
 export type TransportErrorKind =
   /** The broker's certificate does not chain to our rootCaFile. */
@@ -38,6 +39,10 @@ export type TransportErrorKind =
   | 'publish-refused'
   /** An established connection dropped. */
   | 'connection-lost'
+  /** The broker closed the connection because another client connected with our client id. */
+  | 'taken-over'
+  /** The broker refused (or closed the connection on) one of our operations: an IoT policy denial. */
+  | 'denied'
   /** A 'message' listener threw; the message is dropped, the connection kept. */
   | 'listener-error';
 
@@ -58,6 +63,8 @@ const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'subscribe-refused': 'the broker refused a subscription',
   'publish-refused': 'the broker refused a publish',
   'connection-lost': 'the connection to the broker was lost',
+  'taken-over': 'another client connected with this client id and the broker closed our connection',
+  'denied': 'the broker refused an operation (not allowed by the IoT policy)',
   'listener-error': 'a message listener failed',
 };
 
@@ -67,6 +74,7 @@ const RETRYABLE: ReadonlySet<TransportErrorKind> = new Set<TransportErrorKind>([
   'timeout',
   'offline',
   'connection-lost',
+  'taken-over',
   'tls-other',
   'certificate-time',
 ]);
@@ -76,12 +84,38 @@ const OUT_OF_TIME = new Set(['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'CRL_NOT_
 
 export class TransportError extends AgentError {
   readonly kind: TransportErrorKind;
-  constructor(kind: TransportErrorKind, detail?: string, opts: { cause?: unknown } = {}) {
+  /** Set for kind 'taken-over'. */
+  readonly takeOver: TakeOver | undefined;
+  /** Set for kind 'denied' (and a 'publish-refused'/'subscribe-refused' that was a denial). */
+  readonly denial: Denial | undefined;
+  constructor(kind: TransportErrorKind, detail?: string, opts: { cause?: unknown; takeOver?: TakeOver; denial?: Denial } = {}) {
     super(`Transport.${kind}`, detail ? `${DESCRIPTIONS[kind]}: ${detail}` : DESCRIPTIONS[kind], {
       retryable: RETRYABLE.has(kind),
       cause: opts.cause,
     });
     this.kind = kind;
+    this.takeOver = opts.takeOver;
+    this.denial = opts.denial;
+  }
+}
+
+/** The error a lost connection is reported with, from the close verdict. */
+export function lostConnectionError(
+  verdict: { kind: 'taken-over'; takeOver: TakeOver } | { kind: 'denied'; denial: Denial } | { kind: 'server-shutdown' } | { kind: 'lost' },
+  cause: Error | undefined,
+  clientId: string,
+): TransportError {
+  switch (verdict.kind) {
+    case 'taken-over':
+      return new TransportError('taken-over', `client id ${clientId}${verdict.takeOver.certain ? '' : ' (likely)'}: ${verdict.takeOver.evidence}`, { takeOver: verdict.takeOver, cause });
+    case 'denied': {
+      const d = verdict.denial;
+      return new TransportError('denied', `${d.likely ? 'likely ' : ''}${d.operation} to ${d.topic} needs ${d.policyAction} on ${d.resource}: ${d.evidence}`, { denial: d, cause });
+    }
+    case 'server-shutdown':
+      return new TransportError('connection-lost', 'the broker is shutting down (MQTT 5 reason 0x8B)', { cause });
+    case 'lost':
+      return new TransportError('connection-lost', cause ? cause.message : 'closed by the broker', { cause });
   }
 }
 

@@ -20,8 +20,10 @@ import MqttClient from 'mqtt/lib/client';
 import { Backoff, sleep, withTimeout } from '../lib/backoff';
 import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
-import { classifyConnectFailure, TransportError, type AttemptFailure } from './errors';
+import { CloseClassifier, denialOf, RC_NOT_AUTHORIZED, type PendingOperation } from './close-reason';
+import { classifyConnectFailure, lostConnectionError, TransportError, type AttemptFailure } from './errors';
 import type { IncomingMessage, QoS, Transport, TransportOptions } from './types';
+import { TakeOverWatch } from './takeover';
 
 const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
@@ -42,10 +44,13 @@ function invalidPublishTopic(topic: string): string | undefined {
 }
 
 /** mqtt.js fails callbacks with plain Errors; give callers a TransportError they can switch on. */
-function operationError(what: string, err: Error & { code?: unknown }): Error {
+function operationError(what: string, err: Error & { code?: unknown }, op?: Omit<PendingOperation, 'sentAt'>): Error {
   if (err instanceof TransportError) return err;
   if (typeof err.code === 'number') {
-    return new TransportError('publish-refused', `${what}: ${err.message}`, { cause: err });
+    // PUBACK 0x87: the MQTT 5 way of saying the IoT policy does not allow this publish.
+    const denial = err.code === RC_NOT_AUTHORIZED && op ? denialOf(op, `PUBACK reason 0x87 (not authorized)`, false) : undefined;
+    const detail = denial ? `${what} needs ${denial.policyAction} on ${denial.resource}` : what;
+    return new TransportError('publish-refused', `${detail}: ${err.message}`, { cause: err, ...(denial ? { denial } : {}) });
   }
   return new TransportError('connection-lost', `${what}: ${err.message}`, { cause: err });
 }
@@ -77,12 +82,20 @@ export class MqttTransport extends EventEmitter implements Transport {
   private connectedAt = 0;
   private readonly operationTimeoutMs: number;
   private readonly connectTimeoutMs: number;
+  /** Our PUBLISH/SUBSCRIBE packets still waiting for their acknowledgement: what a close may answer. */
+  private readonly pending = new Set<PendingOperation>();
+  private readonly closes = new CloseClassifier();
+  private readonly takeOver: TakeOverWatch;
 
   constructor(private readonly opts: TransportOptions) {
     super();
     this.operationTimeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.backoff = new Backoff(opts.reconnect ?? DEFAULT_RECONNECT);
+    this.takeOver = new TakeOverWatch(opts.takeoverBackoffMs, () => {
+      this.closes.settled();
+      this.emit('settled');
+    });
   }
 
   get connected(): boolean {
@@ -133,9 +146,10 @@ export class MqttTransport extends EventEmitter implements Transport {
   async publish(topic: string, payload: string | Buffer, qos: QoS = 1): Promise<void> {
     const invalid = invalidPublishTopic(topic);
     if (invalid !== undefined) throw new TransportError('invalid-topic', invalid);
+    const op = { operation: 'publish' as const, topic };
     await this.operation(`publish to ${topic}`, (client, done) => {
       client.publish(topic, payload, { qos }, (err) => done(err ?? undefined));
-    });
+    }, qos === 1 ? op : undefined);
   }
 
   async close(): Promise<void> {
@@ -145,6 +159,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     }
     this.closed = true;
     this.stopReconnect.abort();
+    this.takeOver.stop();
     this.abortAttempt?.();
     this.failInflight(new TransportError('closed'));
     const wasConnected = this.isConnected;
@@ -158,29 +173,43 @@ export class MqttTransport extends EventEmitter implements Transport {
   }
 
   private async subscribeGroup(group: string[], qos: QoS): Promise<void> {
-    await this.operation(`subscribe ${group.join(', ')}`, (client, done) => {
-      client.subscribe(group, { qos }, (err) => {
+    const topic = group.join(', ');
+    await this.operation(`subscribe ${topic}`, (client, done) => {
+      client.subscribe(group, { qos }, (err, granted) => {
         if (err && typeof (err as { code?: unknown }).code === 'number') {
-          done(new TransportError('subscribe-refused', `${group.join(', ')}: ${err.message}`, { cause: err }));
+          // SUBACK 0x80 (3.1.1) / 0x87 (5): the policy does not allow these filters.
+          const refused = (granted ?? []).filter((g) => (g.qos & 0x80) !== 0).map((g) => g.topic);
+          const denial = denialOf({ operation: 'subscribe', topic: refused.length ? refused.join(', ') : topic }, `SUBACK refused (${err.message})`, false);
+          this.emit('denied', denial);
+          done(new TransportError('subscribe-refused', `${denial.topic} needs ${denial.policyAction} on ${denial.resource}: ${err.message}`, { cause: err, denial }));
         } else done(err ?? undefined);
       });
-    });
+    }, { operation: 'subscribe', topic });
   }
 
   /** Run one acknowledged operation, bounded by the operation timeout and failed at once on disconnect. */
-  private operation(what: string, run: (client: MqttClient, done: (err?: Error) => void) => void): Promise<void> {
+  private operation(what: string, run: (client: MqttClient, done: (err?: Error) => void) => void, track?: Omit<PendingOperation, 'sentAt'>): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('closed'));
     const live = this.live;
     if (!this.isConnected || !live) return Promise.reject(new TransportError('offline', `cannot ${what}`));
     let reject: (err: Error) => void = () => undefined;
+    const pending = track ? { ...track, sentAt: monotonicMs() } : undefined;
+    if (pending) this.pending.add(pending);
     const op = new Promise<void>((resolve, rej) => {
       reject = rej;
-      run(live.client, (err) => (err ? rej(operationError(what, err)) : resolve()));
+      run(live.client, (err) => {
+        if (pending) this.pending.delete(pending);
+        if (!err) return resolve();
+        const e = operationError(what, err, track);
+        if (e instanceof TransportError && e.kind === 'publish-refused' && e.denial) this.emit('denied', e.denial);
+        rej(e);
+      });
     });
     this.inflight.add(reject);
-    return withTimeout(op, this.operationTimeoutMs, () => new TimeoutError(what, this.operationTimeoutMs)).finally(
-      () => this.inflight.delete(reject),
-    );
+    return withTimeout(op, this.operationTimeoutMs, () => new TimeoutError(what, this.operationTimeoutMs)).finally(() => {
+      this.inflight.delete(reject);
+      if (pending) this.pending.delete(pending);
+    });
   }
 
   private failInflight(err: Error): void {
@@ -306,10 +335,13 @@ export class MqttTransport extends EventEmitter implements Transport {
   /** Listeners for an established connection. */
   private watch(live: Live): void {
     let lastError: Error | undefined;
+    let reasonCode: number | undefined;
     live.client.on('error', (err) => (lastError = err));
     live.socket?.on('error', (err) => (lastError ??= err));
+    // MQTT 5: the server says why it closes (0x8E session taken over, 0x87 not authorized, ...).
+    live.client.on('disconnect', (packet: { reasonCode?: number }) => (reasonCode = packet.reasonCode ?? 0));
     live.client.on('message', (topic, payload) => this.deliver({ topic, payload }));
-    live.client.once('close', () => this.onLost(live, lastError));
+    live.client.once('close', () => this.onLost(live, lastError, reasonCode));
   }
 
   private deliver(msg: IncomingMessage): void {
@@ -329,6 +361,7 @@ export class MqttTransport extends EventEmitter implements Transport {
   private async onEstablished(sessionPresent: boolean, resubscribe: boolean): Promise<void> {
     this.isConnected = true;
     this.connectedAt = monotonicMs();
+    this.takeOver.connected();
     if (resubscribe) await this.resubscribe();
     if (!this.isConnected) return;
     this.emit('connect', { sessionPresent });
@@ -352,31 +385,42 @@ export class MqttTransport extends EventEmitter implements Transport {
     }
   }
 
-  private onLost(live: Live, cause: Error | undefined): void {
+  private onLost(live: Live, cause: Error | undefined, reasonCode: number | undefined): void {
     if (this.live !== live || this.closed) return;
     this.live = undefined;
     this.isConnected = false;
-    const err = new TransportError('connection-lost', cause ? errorMessage(cause) : 'closed by the broker', { cause });
+    const closedAt = monotonicMs();
+    const verdict = this.closes.classify({ reasonCode, error: cause, connectedAt: this.connectedAt, closedAt, pending: [...this.pending] });
+    this.pending.clear();
+    this.takeOver.disconnected(verdict.kind === 'taken-over');
+    const firstDelay = this.takeOver.delay();
+    if (verdict.kind === 'taken-over' && firstDelay !== undefined) verdict.takeOver.retryInMs = firstDelay;
+    const err = lostConnectionError(verdict, cause, this.opts.clientId);
     this.failInflight(err);
     void this.endClient(live, true);
-    if (monotonicMs() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    if (closedAt - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    if (err.denial) this.emit('denied', err.denial);
     this.emit('disconnect', err);
-    this.reconnectLoop = this.reconnect().finally(() => {
+    this.reconnectLoop = this.reconnect(firstDelay).finally(() => {
       this.reconnectLoop = undefined;
     });
   }
 
-  private async reconnect(): Promise<void> {
+  private async reconnect(firstDelay: number | undefined): Promise<void> {
     const signal = this.stopReconnect.signal;
+    let delay = firstDelay;
     while (!this.closed) {
       try {
-        await sleep(this.backoff.next(), signal);
+        // After a take-over, the slow back-off: two clients with one id must not fight at full speed.
+        await sleep(delay ?? this.takeOver.delay() ?? this.backoff.next(), signal);
+        delay = undefined;
         const sessionPresent = await this.attempt();
         if (this.closed) return;
         await this.onEstablished(sessionPresent, true);
         return;
       } catch (err) {
         if (err instanceof AbortedError || this.closed) return;
+        this.closes.attemptFailed();
         this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));
       }
     }

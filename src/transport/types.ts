@@ -34,7 +34,36 @@ export interface TransportOptions {
   /** Bound on one connection attempt (TLS + CONNACK). */
   connectTimeoutMs?: number;
   reconnect?: { baseMs: number; maxMs: number };
+  /**
+   * Back-off ceiling after a take-over (another client with our client id): waits grow from
+   * maxMs/64 to maxMs with equal jitter, and a connection that outlives maxMs means the other one
+   * has gone. Default 300 000 (mqtt.takeoverBackoffSeconds).
+   */
+  takeoverBackoffMs?: number;
   cleanSession?: boolean;
+}
+
+/** Another client connected with our client id and the broker closed our connection (DESIGN §3). */
+export interface TakeOver {
+  /** true: the broker said so (MQTT 5 reason 0x8E); false: inferred from a pattern of closes (MQTT 3.1.1). */
+  certain: boolean;
+  /** What was observed, for the log. */
+  evidence: string;
+  /** The wait before the next attempt (the take-over back-off). */
+  retryInMs?: number;
+}
+
+/** The broker refused one of our operations, by reason code or by closing the connection right after it. */
+export interface Denial {
+  operation: 'publish' | 'subscribe';
+  topic: string;
+  /** The IoT policy action the operation needs, e.g. iot:Publish. */
+  policyAction: 'iot:Publish' | 'iot:Subscribe';
+  /** The policy resource, after `arn:aws:iot:REGION:ACCOUNT:`, e.g. `topic/$aws/things/x/jobs/get`. */
+  resource: string;
+  evidence: string;
+  /** true when inferred from a close (MQTT 3.1.1), false when a reason code said so. */
+  likely: boolean;
 }
 
 export interface IncomingMessage {
@@ -43,8 +72,11 @@ export interface IncomingMessage {
 }
 
 /**
- * Events: 'connect' (first and every re-connect; arg: {sessionPresent}), 'disconnect' (arg: Error|undefined),
- * 'message' (IncomingMessage), 'error' (TransportError, non-fatal, e.g. a failed reconnect attempt).
+ * Events: 'connect' (first and every re-connect; arg: {sessionPresent}), 'disconnect' (arg: Error|undefined;
+ * a TransportError of kind 'taken-over' or 'denied' says why the broker closed it), 'message'
+ * (IncomingMessage), 'error' (TransportError, non-fatal, e.g. a failed reconnect attempt), 'denied'
+ * (Denial: a refused PUBLISH/SUBSCRIBE, by reason code or by a close), 'settled' (a connection
+ * outlived the take-over back-off: the other client has gone).
  */
 export interface Transport extends EventEmitter {
   /** Resolves on the first CONNACK; rejects with a TransportError (typed TLS cause) within the connect timeout. */
