@@ -18,9 +18,11 @@ import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { StateStore } from '../store/types';
-import type { Transport } from '../transport/types';
+import type { TransportError } from '../transport/errors';
+import type { Denial, Transport } from '../transport/types';
 import type { CertificateWindow } from './clock-trouble';
 import { Conditions } from './conditions';
+import { ConnectionTrouble } from './connection-trouble';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
@@ -91,6 +93,7 @@ export class Agent extends EventEmitter {
   private readonly log: Logger;
   private readonly status: StatusText;
   private readonly conditions: Conditions;
+  private readonly trouble: ConnectionTrouble;
   /** Cuts the connect loop's backoff short (the wall clock moved: a certificate may be valid now). */
   private readonly connector: ConnectLoop;
   private stopClockWatch: (() => void) | undefined;
@@ -100,6 +103,7 @@ export class Agent extends EventEmitter {
     this.log = d.log;
     this.status = new StatusText((t) => d.notifier?.status(t));
     this.conditions = new Conditions(d.log, this.status, join(d.config.stateDirectory, 'journal'), d.certificate);
+    this.trouble = new ConnectionTrouble(d.log, this.status, d.config.stateDirectory, d.config.mqtt.clientId);
     this.connector = new ConnectLoop({
       connect: () => d.transport.connect(),
       onUp: () => this.conditions.connected(),
@@ -174,7 +178,12 @@ export class Agent extends EventEmitter {
     this.d.transport.on('disconnect', (err?: Error) => {
       this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
       this.status.setActivity('reconnecting');
+      const takeOver = (err as TransportError | undefined)?.takeOver;
+      if (takeOver) this.trouble.takenOver(takeOver);
     });
+    this.d.transport.on('denied', (denial: Denial) => this.trouble.denied(denial));
+    this.d.transport.on('settled', () => this.trouble.settled());
+    await this.trouble.reset();
     this.d.store.onHealthChange((h) => this.conditions.storage(h));
     if (!this.d.store.health.writable) this.conditions.storage(this.d.store.health);
     this.stopClockWatch = watchWallClock((jump, now) => this.onClockJump(jump, now));
@@ -268,6 +277,7 @@ export class Agent extends EventEmitter {
     const list = await this.apiFor(ns).getPending({ ...(ns ? { namespace: ns } : {}), timeoutMs: this.env.requestTimeoutMs });
     const startup = this.firstFetch.delete(ns);
     this.refetch.succeeded(ns);
+    this.trouble.requestsWork();
     const plan = planReconcile(
       ns,
       list,
@@ -415,6 +425,7 @@ export class Agent extends EventEmitter {
     await this.d.mqttJobs.close();
     await this.d.httpsJobs?.close();
     await this.d.transport.close();
+    await this.trouble.idle();
     await this.d.store.close();
     this.setState('stopped');
   }

@@ -87,6 +87,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     protocolVersion: m.protocolVersion,
     alpn: m.alpn,
     keepAliveSeconds: m.keepAliveSeconds,
+    takeoverBackoffMs: m.takeoverBackoffSeconds * 1000,
     tls: config.tls,
     operationTimeoutMs: config.jobs.requestTimeoutSeconds * 1000,
   });

@@ -1,5 +1,6 @@
 /** `iot-jobs-agent status`: what the journal says — current job, recent outcomes, outbox length. */
 import { join } from 'node:path';
+import { describeConnection, readConnectionRecord } from '../agent/connection-file';
 import { probeStorage } from '../store/probe';
 import { readJournal } from '../store/read';
 import { parseFlags } from './args';
@@ -9,8 +10,10 @@ import { configFrom } from './config-flags';
 const USAGE = `Usage: iot-jobs-agent status --config FILE [--json] [--recent N]
 
 Reads the agent's journal (it may be running): the current job, recent outcomes with durations,
-the number of status updates waiting to be sent, and whether the state directory can be written
-(while it cannot, the agent starts no job and keeps outcomes in memory).`;
+the number of status updates waiting to be sent, whether the state directory can be written
+(while it cannot, the agent starts no job and keeps outcomes in memory), and connection trouble the
+running agent found: another device or process using this client id (a cloned image), or a topic
+the IoT policy refuses.`;
 
 function name(e: { namespace: string; jobId: string; executionNumber: number }): string {
   return `${e.namespace ? `${e.namespace}/` : ''}${e.jobId}#${e.executionNumber}`;
@@ -26,8 +29,10 @@ export const statusCommand: Subcommand = {
     const dir = join(cfg.stateDirectory, 'journal');
     const view = await readJournal(dir, { recentLimit: Number(f.recent ?? 10) || 10 });
     const storage = await probeStorage(dir);
+    // Written by the running agent: another client with this client id, a topic the policy refuses.
+    const connection = await readConnectionRecord(cfg.stateDirectory);
     if (f.json) {
-      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, warnings: view.warnings }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, connection: connection ?? null, warnings: view.warnings }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [`thing: ${cfg.thingName}`, `state: ${dir}${view.exists ? '' : ' (no state yet)'}`];
@@ -36,6 +41,7 @@ export const statusCommand: Subcommand = {
         ? `storage: ${storage.summary}`
         : `storage: PROBLEM ${storage.summary}; the agent starts no job until it can write there, and keeps outcomes in memory meanwhile`,
     );
+    out.push(...describeConnection(connection));
     out.push(view.current.length ? `current: ${view.current.map((e) => `${name(e)} (${e.handler}, ${e.state} since ${new Date(e.startedAt).toISOString()})`).join(', ')}` : 'current: none');
     out.push(`outbox: ${view.outboxLength} update(s) waiting`);
     out.push('recent:');

@@ -19,6 +19,8 @@ export interface AgentConfig {
     alpn: boolean;
     keepAliveSeconds: number;
     transport: 'mqtt' | 'aws-crt';
+    /** Longest wait between reconnects while another client uses this client id. */
+    takeoverBackoffSeconds: number;
   };
   tls: { certificateFile: string; privateKeyFile?: string; rootCaFile: string };
   pkcs11?: Pkcs11Config;

@@ -61,6 +61,8 @@ export function denialOf(op: Pick<PendingOperation, 'operation' | 'topic'>, evid
 /** Tells take-overs, denials and ordinary losses apart across consecutive connections of one client. */
 export class CloseClassifier {
   private bareCloses = 0;
+  /** The operation the previous connection was closed on, if it was (a denial repeats on every connection). */
+  private closedOn: string | undefined;
   /** A take-over was seen and the other client has not been seen gone yet. */
   private active = false;
 
@@ -83,6 +85,8 @@ export class CloseClassifier {
 
   classify(c: ClosedConnection): CloseVerdict {
     const recent = c.pending.filter((p) => c.closedAt - p.sentAt <= DENIAL_WINDOW_MS);
+    const closedOn = this.closedOn;
+    this.closedOn = undefined;
     if (c.reasonCode === RC_SESSION_TAKEN_OVER) {
       this.bareCloses = 0;
       this.active = true;
@@ -102,8 +106,13 @@ export class CloseClassifier {
       return { kind: 'lost' };
     }
     if (first) {
-      // Not counted either way: a denial repeats on every connection and must not read as a take-over.
-      return { kind: 'denied', denial: denialOf(first, `the broker closed the connection ${c.closedAt - first.sentAt} ms after our ${first.operation}, before acknowledging it`, true) };
+      // Not counted either way. A denial repeats on every connection: one close on an operation may be
+      // a take-over that happened to come while a request was out; the same operation twice is not.
+      const key = `${first.operation} ${first.topic}`;
+      const again = recent.find((p) => `${p.operation} ${p.topic}` === closedOn);
+      this.closedOn = again ? closedOn : key;
+      if (!again) return { kind: 'lost' };
+      return { kind: 'denied', denial: denialOf(again, `the broker closed the connection ${c.closedAt - again.sentAt} ms after our ${again.operation}, before acknowledging it, on two connections in a row`, true) };
     }
     const young = c.closedAt - c.connectedAt < YOUNG_CONNECTION_MS;
     this.bareCloses = young ? this.bareCloses + 1 : 0;

@@ -40,7 +40,7 @@ async function config(p11: Partial<NonNullable<AgentConfig['pkcs11']>>): Promise
   await chmod(pinFile, 0o600);
   return {
     thingName: 'thing1',
-    mqtt: { endpoint: '127.0.0.1', port: 8883, clientId: 'thing1-jobs', protocolVersion: 4, alpn: false, keepAliveSeconds: 30, transport: 'aws-crt' },
+    mqtt: { endpoint: '127.0.0.1', port: 8883, clientId: 'thing1-jobs', protocolVersion: 4, alpn: false, keepAliveSeconds: 30, transport: 'aws-crt', takeoverBackoffSeconds: 300 },
     tls: { certificateFile: token.certificateFile, rootCaFile: pki.caFile },
     pkcs11: { library: token.library, tokenLabel: token.tokenLabel, keyLabel: token.keyLabel, pinFile, ...p11 },
     jobs: { namespaces: [], defaultNamespace: true, mqttNamespaces: [], concurrency: 1, safetyPollSeconds: 900, requestTimeoutSeconds: 10, drainGraceSeconds: 30, outboxLimit: 1000, progressIntervalSeconds: 5 },

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         alpn: false,
         keepAliveSeconds: 60,
         transport: 'mqtt',
+        takeoverBackoffSeconds: 300,
       },
       tls: {
         certificateFile: path.join(dir, 'certs/device.pem.crt'),
