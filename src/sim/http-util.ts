@@ -319,7 +319,7 @@ const DURATIONS = ['responseDelayMs', 'eventualConsistencyMs'] as const;
 
 /** The admin faults body: every key checked, unknown keys refused (a typo must not silently do nothing). */
 export function checkFaults(b: Obj): Result<Faults> {
-  const known = new Set<string>([...PROBABILITIES, ...DURATIONS, 'duplicateNotifyNext']);
+  const known = new Set<string>([...PROBABILITIES, ...DURATIONS, 'duplicateNotifyNext', 'denyPublish']);
   const unknown = Object.keys(b).find((k) => !known.has(k));
   if (unknown !== undefined) return bad(`unknown fault ${JSON.stringify(unknown)}`);
   const f: Faults = {};
@@ -338,6 +338,13 @@ export function checkFaults(b: Obj): Result<Faults> {
   if (b.duplicateNotifyNext !== undefined) {
     if (typeof b.duplicateNotifyNext !== 'boolean') return bad('duplicateNotifyNext must be a boolean');
     f.duplicateNotifyNext = b.duplicateNotifyNext;
+  }
+  if (b.denyPublish !== undefined) {
+    const d = b.denyPublish;
+    if (!Array.isArray(d) || !d.every((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 256 && !t.includes('\u0000'))) {
+      return bad('denyPublish must be a list of topic filters under $aws/things/{thing}/, e.g. ["jobs/get"]');
+    }
+    f.denyPublish = d;
   }
   return { ok: true, value: f };
 }

@@ -5,7 +5,11 @@
  * - consumes requests on the Jobs request topics (they are not forwarded to subscribers);
  * - delivers responses only to the requesting client, subscribed or not (docs/PROTOCOL.md §1.2), unless the
  *   `responsesToRequesterOnly` option is off;
- * - ignores (or disconnects on) a device publishing to a response/notify topic (docs/PROTOCOL.md §8 case 10).
+ * - ignores (or disconnects on) a device publishing to a response/notify topic (docs/PROTOCOL.md §8 case 10);
+ * - closes the older connection when another client connects with the same client id, and closes a
+ *   connection that publishes where its policy does not allow (the `denyPublish` fault), as AWS does
+ *   to MQTT 3.1.1 clients;
+ * - publishes AWS's lifecycle events on `$aws/events/presence/…`, which any client may subscribe to.
  * aedes speaks MQTT 3.1.1 only.
  */
 import { createServer } from 'node:tls';
@@ -13,6 +17,7 @@ import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { parseRequestTopic, isServiceOnlyTopic } from '../jobs/topics';
 import type { Logger } from '../lib/log';
+import { LifecycleEvents, PRESENCE_PREFIX } from './lifecycle';
 import type { SimRuntime } from './runtime';
 import type { Publication } from './types';
 
@@ -20,6 +25,7 @@ import type { Publication } from './types';
 interface AedesClient {
   id: string;
   conn: unknown;
+  _disconnected?: boolean;
   publish(packet: object, done: (err?: Error) => void): void;
 }
 interface AedesPacket {
@@ -33,6 +39,7 @@ interface AedesBroker {
   clients: Record<string, AedesClient | undefined>;
   publish(packet: object, done: (err?: Error) => void): void;
   close(done: () => void): void;
+  on(event: 'client' | 'clientDisconnect' | 'keepaliveTimeout', listener: (client: AedesClient) => void): void;
   authenticate: (client: AedesClient, user: unknown, pass: unknown, cb: (err: Error | null, ok: boolean) => void) => void;
   authorizePublish: (client: AedesClient | null, packet: AedesPacket, cb: (err?: Error | null) => void) => void;
   authorizeSubscribe: (client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub: object | null) => void) => void;
@@ -61,6 +68,17 @@ function defaultIdentity(cert: PeerCertificate): string | undefined {
 /** Where consumed requests and refused publications go: no client may subscribe to it. */
 const SINK_TOPIC = '$sim/consumed';
 
+/** MQTT topic filter match (`+` one level, `#` the rest). */
+function matches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
 function ownsTopic(thing: string | undefined, topic: string): boolean {
   if (topic.startsWith('$sim/')) return false;
   if (!topic.startsWith('$aws/')) return true; // application topics are outside the Jobs service's concern
@@ -73,25 +91,45 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   const broker = aedesFactory();
   const identities = new Map<AedesClient, string>();
   const service = o.runtime.service;
+  const lifecycle = new LifecycleEvents({
+    publish: (topic, event) => broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(event)), qos: 1, retain: false, dup: false }, () => undefined),
+    now: () => o.runtime.now(),
+  });
+  broker.on('client', (c) => lifecycle.connected(c));
+  broker.on('clientDisconnect', (c) => lifecycle.disconnected(c));
+  broker.on('keepaliveTimeout', (c) => lifecycle.willClose(c, 'MQTT_KEEP_ALIVE_TIMEOUT'));
+  /** Refuse a publish by closing the connection, as AWS IoT does to an MQTT 3.1.1 client. */
+  const refuse = (client: AedesClient, why: string, cb: (err?: Error | null) => void): void => {
+    lifecycle.willClose(client, 'AUTH_ERROR');
+    cb(new Error(why));
+  };
 
   broker.authenticate = (client, _u, _p, cb) => {
     const sock = client.conn as TLSSocket;
     const cn = typeof sock.getPeerCertificate === 'function' ? (o.thingOf ?? defaultIdentity)(sock.getPeerCertificate()) : undefined;
     if (!cn) return cb(null, false);
     identities.set(client, cn);
+    // aedes closes the older connection with this client id next: AWS's DUPLICATE_CLIENTID.
+    lifecycle.authenticated(client.id, broker.clients[client.id], client);
     cb(null, true);
   };
   broker.authorizeSubscribe = (client, sub, cb) => {
-    if (ownsTopic(identities.get(client), sub.topic)) return cb(null, sub);
+    // Lifecycle events are for any client here (on AWS its policy must allow them).
+    if (ownsTopic(identities.get(client), sub.topic) || sub.topic.startsWith(PRESENCE_PREFIX)) return cb(null, sub);
     o.log.warn({ clientId: client.id, topic: sub.topic }, 'subscription refused: not this thing');
     cb(null, null); // SUBACK 0x80 for this filter
   };
   broker.authorizePublish = (client, packet, cb) => {
     if (!client) return cb(null);
     const thing = identities.get(client);
-    if (!ownsTopic(thing, packet.topic)) return cb(new Error(`publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`));
+    if (!ownsTopic(thing, packet.topic)) return refuse(client, `publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`, cb);
+    const denied = thing === undefined ? undefined : service.faultsFor(thing).denyPublish?.find((f) => matches(`$aws/things/${thing}/${f}`, packet.topic));
+    if (denied !== undefined) {
+      o.log.warn({ clientId: client.id, topic: packet.topic }, 'publish refused by the denyPublish fault: closing the connection');
+      return refuse(client, `publish to ${packet.topic} denied (fault denyPublish ${denied})`, cb);
+    }
     if (isServiceOnlyTopic(packet.topic)) {
-      if (service.options.servicePublishPolicy === 'disconnect') return cb(new Error('publishing to a Jobs response/notify topic'));
+      if (service.options.servicePublishPolicy === 'disconnect') return refuse(client, 'publishing to a Jobs response/notify topic', cb);
       packet.topic = SINK_TOPIC; // acknowledged, then delivered to nobody
       return cb(null);
     }
@@ -141,6 +179,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
     port: (server.address() as AddressInfo).port,
     close: async () => {
       removeOutlet();
+      lifecycle.shutdown();
       await new Promise<void>((r) => broker.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
     },

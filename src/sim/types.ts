@@ -74,6 +74,12 @@ export interface Faults {
   duplicateNotifyNext?: boolean;
   /** `$next` reads (describe/start-next) see no newly queued execution for this long, ms (docs/PROTOCOL.md §1.6). */
   eventualConsistencyMs?: number;
+  /**
+   * Topics under `$aws/things/{thing}/` (MQTT filters, e.g. `jobs/get`) the thing's IoT policy does not
+   * let it publish to: the embedded broker closes the connection at such a publish, as AWS IoT does
+   * (docs/PROTOCOL.md §11). Only the embedded broker applies it.
+   */
+  denyPublish?: string[];
 }
 
 export interface Publication {

@@ -149,10 +149,11 @@ async function stopChild(run: Running): Promise<void> {
   await run.closed;
 }
 
-export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?: number }): Promise<Mosquitto> {
+/** `acl`: the ACL file's text instead of the default (own topics only), e.g. to deny one topic. */
+export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?: number; acl?: string }): Promise<Mosquitto> {
   const confFile = join(opts.dir, 'mosquitto.conf');
   const logFile = join(opts.dir, 'mosquitto.log');
-  await writeFile(join(opts.dir, 'mosquitto.acl'), ACL);
+  await writeFile(join(opts.dir, 'mosquitto.acl'), opts.acl ?? ACL);
   let child: Running | undefined;
 
   const launch = async (port: number): Promise<void> => {

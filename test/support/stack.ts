@@ -23,12 +23,12 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(o: { things?: string[]; sim?: Partial<StartJobsServiceOptions> } = {}): Promise<Stack> {
+export async function startStack(o: { things?: string[]; sim?: Partial<StartJobsServiceOptions>; acl?: string } = {}): Promise<Stack> {
   const things = o.things ?? ['thing1', 'thing2'];
   const dir = await mkdtemp(join(tmpdir(), 'ija-stack-'));
   const pki = await makeTestPki(dir, things);
   await writeFile(join(dir, 'ca.key'), pki.caKeyPem, { mode: 0o600 });
-  const broker = await startMosquitto({ dir, pki });
+  const broker = await startMosquitto({ dir, pki, ...(o.acl !== undefined ? { acl: o.acl } : {}) });
   const sim = await startJobsService({
     stateDir: join(dir, 'sim'),
     things,
