@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { certificateIdOfDer } from '../lib/certs';
+import { certificateIdOfDer } from '../../lib/certs';
 
 export const PRESENCE_PREFIX = '$aws/events/presence/';
 
