@@ -182,6 +182,8 @@ export class Agent extends EventEmitter {
       if (takeOver) this.trouble.takenOver(takeOver);
     });
     this.d.transport.on('denied', (denial: Denial) => this.trouble.denied(denial));
+    // Failed reconnect attempts (the first connect is the connect loop's to report).
+    this.d.transport.on('error', (err: TransportError) => this.log.warn({ err: errorMessage(err), kind: err.kind }, 'transport error (a failed reconnect attempt or re-subscription); it retries with backoff'));
     this.d.transport.on('settled', () => this.trouble.settled());
     await this.trouble.reset();
     this.d.store.onHealthChange((h) => this.conditions.storage(h));
