@@ -55,6 +55,11 @@ function operationError(what: string, err: Error & { code?: unknown }, op?: Omit
   return new TransportError('connection-lost', `${what}: ${err.message}`, { cause: err });
 }
 
+/** SUBACK codes in filter order, from the SUBACK packet mqtt.js hands a failed subscribe. */
+function grantedCodes(suback: { granted?: unknown[] } | undefined): number[] {
+  return (suback?.granted ?? []).map((g) => (typeof g === 'number' ? g : Number((g as { qos?: unknown }).qos)));
+}
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -175,10 +180,11 @@ export class MqttTransport extends EventEmitter implements Transport {
   private async subscribeGroup(group: string[], qos: QoS): Promise<void> {
     const topic = group.join(', ');
     await this.operation(`subscribe ${topic}`, (client, done) => {
-      client.subscribe(group, { qos }, (err, granted) => {
-        if (err && typeof (err as { code?: unknown }).code === 'number') {
-          // SUBACK 0x80 (3.1.1) / 0x87 (5): the policy does not allow these filters.
-          const refused = (granted ?? []).filter((g) => (g.qos & 0x80) !== 0).map((g) => g.topic);
+      client.subscribe(group, { qos }, (err, _subs, suback?: { granted?: unknown[] }) => {
+        // SUBACK 0x80 (3.1.1) / 0x87 (5): the policy does not allow these filters. mqtt.js sets a
+        // numeric code on 3.1.1 only; the granted list says it on both.
+        const refused = group.filter((_, i) => (grantedCodes(suback)[i] ?? 0) & 0x80);
+        if (err && (typeof (err as { code?: unknown }).code === 'number' || refused.length > 0 || /^Subscribe error/.test(err.message))) {
           const denial = denialOf({ operation: 'subscribe', topic: refused.length ? refused.join(', ') : topic }, `SUBACK refused (${err.message})`, false);
           this.emit('denied', denial);
           done(new TransportError('subscribe-refused', `${denial.topic} needs ${denial.policyAction} on ${denial.resource}: ${err.message}`, { cause: err, denial }));
