@@ -26,7 +26,8 @@ import { applyJobTemplate } from './state/template-jobs';
 import { TemplateStore, createJobTemplate, deleteJobTemplate, describeJobTemplate, listJobTemplates } from './state/templates';
 import type { PageQuery } from './state/templates';
 import { validThing } from './state/validate';
-import { describeManagedJobTemplate, listManagedJobTemplates } from './managed-templates/api';
+import { describeManagedJobTemplate, listManagedJobTemplates, managedFromArn } from './managed-templates/api';
+import { templateDocument } from './managed-templates/parameters';
 import { World } from './state/world';
 
 export { DEFAULT_SIM_OPTIONS };
@@ -255,8 +256,12 @@ export class JobsService {
     return this.flushed(admin.deleteJobExecution(this.world, jobId, thing, executionNumber, o));
   }
 
-  getJobDocument(jobId: string): Result<{ document: string }> {
-    return admin.getJobDocument(this.world, jobId);
+  getJobDocument(jobId: string, beforeSubstitution = false): Result<{ document: string }> {
+    return admin.getJobDocument(this.world, jobId, beforeSubstitution, (job) => {
+      if (job.jobTemplateArn === undefined || job.documentParameters === undefined) return undefined;
+      const t = managedFromArn(this.names, job.jobTemplateArn);
+      return t?.ok ? templateDocument(t.value) : undefined;
+    });
   }
 
   listJobs(q: admin.ListJobsQuery): Result<Obj> {
