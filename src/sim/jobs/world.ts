@@ -8,10 +8,9 @@ import type { Clock } from '../../lib/clock';
 import { topics } from '../../jobs/topics';
 import type { Details, ExecStatus, NotifyMsg, NotifyNextMsg } from '../../jobs/types';
 import type { Publication, SimOptions } from '../types';
-import { PendingOrder, deadlineOf, isPending, latest, nsKey } from './model';
-import { holdsTargets } from './plan';
-import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from './model';
-import { ThingGroups } from './groups';
+import { PendingOrder, deadlineOf, holdsTargets, isPending, latest, nsKey } from '../model';
+import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from '../model';
+import { ThingGroups } from '../registry/groups';
 import { deviceExecution, presign, stripNullMembers, summary } from './render';
 import type { RenderCtx } from './render';
 

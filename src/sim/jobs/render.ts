@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../../jobs/types';
-import { deadlineOf, isPending } from './model';
-import type { ExecRecord, JobRecord } from './model';
+import { deadlineOf, isPending } from '../model';
+import type { ExecRecord, JobRecord } from '../model';
 
 export function secs(ms: number): number {
   return Math.floor(ms / 1000);
