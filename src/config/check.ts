@@ -257,6 +257,7 @@ async function checkPkcs11(r: Report, cfg: AgentConfig, opts: CheckOptions): Pro
 async function checkTrust(r: Report, cfg: AgentConfig, opts: CheckOptions): Promise<void> {
   const t = cfg.trust;
   if (t === undefined) return;
+  if (t.mode === 'audit') r.warn('trust.mode', 'audit: jobs whose signature checks fail still run (the verdict is only reported)');
   const key = 'trust.storeFile';
   const st = await readableFile(r, key, t.storeFile);
   if (st === undefined) return;
@@ -271,7 +272,6 @@ async function checkTrust(r: Report, cfg: AgentConfig, opts: CheckOptions): Prom
   } catch (err) {
     r.error(key, errorMessage(err));
   }
-  if (t.mode === 'audit') r.warn('trust.mode', 'audit: jobs whose signature checks fail still run (the verdict is only reported)');
 }
 
 function checkConnection(r: Report, cfg: AgentConfig): void {
