@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkConfig } from '../../src/config/check';
 import { loadConfig } from '../../src/config/load';
-import { ConfigError } from '../../src/lib/errors';
+import { type ConfigError } from '../../src/lib/errors';
 import { createCa, issueCert } from '../../src/lib/pki';
 import { loadTrustStore } from '../../src/trust';
 import { fleet } from '../support/trust';
