@@ -16,6 +16,7 @@ import type { AgentConfig } from '../config/types';
 import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
+import { RecentSet } from '../lib/recent';
 import type { Logger } from '../lib/log';
 import type { StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
@@ -68,11 +69,18 @@ export interface AgentDeps {
   certificate?: CertificateWindow;
 }
 
+/**
+ * Settled executions remembered for dedupe. Older ones are no longer listed by the service, and the
+ * journal keeps its own recent history (REPORTED_KEEP) for a late duplicate.
+ */
+const DONE_KEEP = 1_000;
+
 export class Agent extends EventEmitter {
   private stateValue: AgentState = 'idle';
   private readonly ready = new ReadyQueue<Candidate>();
   private readonly running = new Map<string, Execution>();
-  private readonly done = new Set<string>();
+  /** Executions settled by this process, the most recent only: memory must not grow per job. */
+  private readonly done = new RecentSet<string>(DONE_KEEP);
   private readonly truncated = new Set<string>();
   private readonly queue: PQueue;
   private readonly outbox: OutboxSender;
