@@ -12,7 +12,9 @@ import { PendingOrder, deadlineOf, isPending, latest, nsKey } from './model';
 import { holdsTargets } from './plan';
 import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from './model';
 import { ThingGroups } from './groups';
-import { deviceExecution, presign, summary } from './render';
+import { deviceExecution, summary } from './render';
+import { presign } from './presign';
+import type { PresignCtx } from './presign';
 import type { RenderCtx } from './render';
 
 export interface TransitionOpts {
@@ -119,7 +121,9 @@ export class World {
   private documentText(job: JobRecord): string {
     if (!job.hasPlaceholders || !this.opts.presignPlaceholders) return job.document;
     this.deliveries += 1;
-    return presign(job.document, this.now(), this.deliveries, job.presignedUrlConfig?.expiresInSec);
+    const ctx: PresignCtx = { nowMs: this.now(), delivery: this.deliveries, style: this.opts.presignedUrlStyle };
+    if (job.presignedUrlConfig?.expiresInSec !== undefined) ctx.expiresSec = job.presignedUrlConfig.expiresInSec;
+    return presign(job.document, ctx);
   }
 
   /** Run one change to a pending order and emit the notifications it calls for. */
