@@ -4,7 +4,13 @@
  * returns its result and pushes any MQTT messages it causes into the `publish` sink immediately.
  */
 import type { Clock } from '../lib/clock';
-import type { RetryConfig } from './state/retry';
+
+/** jobExecutionsRetryConfig's shape (rules in jobs/retry.ts). */
+export type RetryFailureType = 'FAILED' | 'TIMED_OUT' | 'ALL';
+
+export interface RetryConfig {
+  criteriaList: { failureType: RetryFailureType; numberOfRetries: number }[];
+}
 
 /** The open questions of docs/PROTOCOL.md §10, as switches. Defaults are its recommended readings. */
 export interface SimOptions {

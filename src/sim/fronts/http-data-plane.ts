@@ -22,9 +22,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { TLSSocket, PeerCertificate } from 'node:tls';
-import { LIMITS } from '../jobs/types';
-import { silentLogger } from '../lib/log';
-import type { Logger } from '../lib/log';
+import { LIMITS } from '../../jobs/types';
+import { silentLogger } from '../../lib/log';
+import type { Logger } from '../../lib/log';
 import {
   deliver,
   guardClientErrors,
@@ -42,7 +42,7 @@ import {
   serviceError,
 } from './http-util';
 import type { ParsedUrl, RunningServer } from './http-util';
-import type { Faults, Result, ServiceError } from './types';
+import type { Faults, Result, ServiceError } from '../types';
 
 /** What this front needs from the service (JobsService satisfies it). */
 export interface DataPlaneService {

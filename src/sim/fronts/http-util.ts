@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../lib/log';
-import { MAX_ADVANCE_MS } from './clock';
-import type { CreateJobInput, Faults, Result, ServiceError } from './types';
+import type { Logger } from '../../lib/log';
+import { MAX_ADVANCE_MS } from '../clock';
+import type { CreateJobInput, Faults, Result, ServiceError } from '../types';
 
 /** One control-plane request as a route sees it. */
 export interface Req {

@@ -6,7 +6,8 @@
  * clock through `advancePlan` at the instants `nextPlanEvent` names, so a clock moved forward by an
  * hour replays the hour minute by minute.
  */
-import type { ExecRecord, JobRecord } from './model';
+import { holdsTargets } from '../model';
+import type { ExecRecord, JobPlan, JobRecord } from '../model';
 import { ABORT_REASON_CODE, abortComment, firstMet, isFinished, tally } from './abort';
 import type { AbortCriterion } from './abort';
 import { cancelExecutions } from './cancel';
@@ -17,29 +18,18 @@ import { formatDateTime, upcomingOpenings, windowState } from './schedule';
 import type { ScheduleSpec, WindowState } from './schedule';
 import type { World } from './world';
 
-type Obj = Record<string, unknown>;
-
-export interface JobPlan {
-  rollout?: RolloutSpec;
-  abort?: AbortCriterion[];
-  schedule?: ScheduleSpec;
-  /** The configurations as DescribeJob shows them. */
-  echo: { jobExecutionsRolloutConfig?: Obj; abortConfig?: Obj; schedulingConfig?: Obj };
-  /** Targets still without an execution, in target order; `next` is the first of them. */
-  waiting: string[];
-  next: number;
-  /** Things that became targets after CreateJob: created as soon as the job may roll out, outside the rate. */
-  late: string[];
-  /** Executions the rollout has created: AWS's "notified things". */
-  notified: number;
-  pacer: Pacer;
-  /** No more executions come from this plan (ended, aborted, or the job left IN_PROGRESS). */
-  over: boolean;
-  ended: boolean;
-  /** The time the plan was last advanced to. */
-  at: number;
-  windowCache?: WindowState & { from: number };
+declare module '../model' {
+  /** What a plan runs by; its progress members are in model.ts. */
+  interface JobPlan {
+    rollout?: RolloutSpec;
+    abort?: AbortCriterion[];
+    schedule?: ScheduleSpec;
+    pacer: Pacer;
+    windowCache?: WindowState & { from: number };
+  }
 }
+
+type Obj = Record<string, unknown>;
 
 /** A plan when the job needs one: any of the three configurations, or a service-wide default rate. */
 export function makePlan(c: JobConfigs, now: number, defaultPerMinute: number): JobPlan | undefined;
@@ -136,11 +126,6 @@ function pump(w: World, job: JobRecord, plan: JobPlan, t: number): void {
     plan.waiting = [];
     plan.next = 0;
   }
-}
-
-/** Targets that would still get an execution from this plan. */
-export function holdsTargets(plan: JobPlan): boolean {
-  return !plan.over && (plan.next < plan.waiting.length || plan.late.length > 0);
 }
 
 function stop(plan: JobPlan): void {

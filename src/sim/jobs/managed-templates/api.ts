@@ -2,11 +2,11 @@
  * ListManagedJobTemplates and DescribeManagedJobTemplate over the catalog, and the lookup CreateJob
  * uses for `arn:aws:iot:REGION::jobtemplate/AWS-NAME:VERSION` (no account: the templates are AWS's).
  */
-import type { Result } from '../types';
-import { badRequest, err, notFound } from '../state/jobs';
-import type { Names } from '../state/jobs';
-import { pageOf } from '../state/templates';
-import type { PageQuery } from '../state/templates';
+import type { Result } from '../../types';
+import { badRequest, err, notFound } from '../jobs';
+import type { Names } from '../jobs';
+import { pageOf } from '../templates';
+import type { PageQuery } from '../templates';
 import { MANAGED_TEMPLATES } from './catalog';
 import type { ManagedTemplate } from './catalog';
 import { templateDocument } from './parameters';

@@ -6,7 +6,7 @@ import { isTerminal } from '../../jobs/types';
 import type { ExecStatus, JobExecution, JobExecutionState, JobExecutionSummary } from '../../jobs/types';
 import { fail, ok } from './options';
 import type { DevErr, DevResult } from './options';
-import type { ExecRecord } from './model';
+import type { ExecRecord } from '../model';
 import { deviceExecution, executionState, summary } from './render';
 import type { DocForm } from './render';
 import type { DescribeIn, StartNextIn, UpdateIn } from './validate';

@@ -19,9 +19,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import { LIMITS } from '../jobs/types';
-import { silentLogger } from '../lib/log';
-import type { Logger } from '../lib/log';
+import { LIMITS } from '../../jobs/types';
+import { silentLogger } from '../../lib/log';
+import type { Logger } from '../../lib/log';
 import {
   checkCancelExecution,
   checkClockMove,
@@ -42,11 +42,11 @@ import {
   serviceError,
 } from './http-util';
 import type { Outcome, Req, Route, RunningServer } from './http-util';
-import type { ClockControl } from './clock';
+import type { ClockControl } from '../clock';
 import { fleetRoutes } from './http-control-fleet';
 import type { FleetService } from './http-control-fleet';
-import type { Faults, Result, ServiceError } from './types';
-import type { JobsService } from './service';
+import type { Faults, Result, ServiceError } from '../types';
+import type { JobsService } from '../service';
 
 /** Provisioning the AWS way, backed by the sim's CA (see provisioning.ts). */
 export interface ControlPlaneIssuer {

@@ -3,8 +3,8 @@
  * FORCE_CANCEL. The job becomes CANCELED; its QUEUED executions are canceled, and its IN_PROGRESS
  * ones too when forced — without force they keep running and may still report (docs/PROTOCOL.md §4.6).
  */
-import { isPending, latest } from './model';
-import type { JobRecord } from './model';
+import { isPending, latest } from '../model';
+import type { JobRecord } from '../model';
 import type { World } from './world';
 
 export function cancelExecutions(w: World, job: JobRecord, force: boolean, why: { comment?: string; reasonCode?: string } = {}): void {

@@ -6,8 +6,8 @@
 import type { CreateJobInput, Result, ServiceError } from '../types';
 import { cancelExecutions } from './cancel';
 import { checkJobConfigs } from './job-config';
-import { latest } from './model';
-import type { JobRecord } from './model';
+import { latest } from '../model';
+import type { JobRecord } from '../model';
 import { serviceError } from './options';
 import { checkBody } from './fields';
 import { CREATE_JOB } from './job-fields';

@@ -11,10 +11,10 @@
 import { createServer } from 'node:tls';
 import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { parseRequestTopic, isServiceOnlyTopic } from '../jobs/topics';
-import type { Logger } from '../lib/log';
-import type { SimRuntime } from './runtime';
-import type { Publication } from './types';
+import { parseRequestTopic, isServiceOnlyTopic } from '../../jobs/topics';
+import type { Logger } from '../../lib/log';
+import type { SimRuntime } from '../runtime';
+import type { Publication } from '../types';
 
 // aedes 0.51 ships CommonJS with loose typings; the small surface used here is typed locally.
 interface AedesClient {

@@ -8,11 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { parseRequestTopic } from '../jobs/topics';
-import type { Logger } from '../lib/log';
+import { parseRequestTopic } from '../../jobs/topics';
+import type { Logger } from '../../lib/log';
 import type { RunningFront } from './mqtt-embedded';
-import type { SimRuntime } from './runtime';
-import type { Publication } from './types';
+import type { SimRuntime } from '../runtime';
+import type { Publication } from '../types';
 
 export interface ExternalBrokerOptions {
   runtime: SimRuntime;

@@ -2,8 +2,8 @@
  * What a terminal execution sets off, installed as the World's terminal hooks in this order:
  * (abort criteria belong first, so a job they cancel queues no retry), then retries.
  */
-import { latest } from './model';
-import type { ExecRecord, JobRecord } from './model';
+import { latest } from '../model';
+import type { ExecRecord, JobRecord } from '../model';
 import { noRetriesUsed, retryAllowed } from './retry';
 import { isTarget, thingBecameTarget } from './targets';
 import type { World } from './world';

@@ -4,19 +4,12 @@
  * next executionNumber, while the budget for that failure type lasts — at most 10 retries across
  * failure types. The budget of a thing restarts when its group membership changes (continuous jobs).
  */
+import type { RetriesUsed } from '../model';
+import type { RetryConfig } from '../types';
 import { isObj } from './validate';
 
-export type RetryFailureType = 'FAILED' | 'TIMED_OUT' | 'ALL';
-
-export interface RetryConfig {
-  criteriaList: { failureType: RetryFailureType; numberOfRetries: number }[];
-}
-
-/** Retries used so far by one thing, per failure type. */
-export interface RetriesUsed {
-  FAILED: number;
-  TIMED_OUT: number;
-}
+export type { RetriesUsed } from '../model';
+export type { RetryConfig, RetryFailureType } from '../types';
 
 export const MAX_RETRIES_IN_ALL = 10;
 

@@ -3,8 +3,8 @@
  * null, job documents as objects on MQTT and as JSON text on HTTPS.
  */
 import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../../jobs/types';
-import { deadlineOf, isPending } from './model';
-import type { ExecRecord, JobRecord } from './model';
+import { deadlineOf, isPending } from '../model';
+import type { ExecRecord, JobRecord } from '../model';
 
 export function secs(ms: number): number {
   return Math.floor(ms / 1000);

@@ -4,8 +4,8 @@
  */
 import { EXEC_STATUSES, isTerminal } from '../../jobs/types';
 import type { Result } from '../types';
-import { latest } from './model';
-import type { ExecRecord } from './model';
+import { latest } from '../model';
+import type { ExecRecord } from '../model';
 import { serviceError } from './options';
 import { secondsBeforeTimeout } from './render';
 import { badRequest, badTransition, ctlTime, err, notFound, thingArn } from './jobs';

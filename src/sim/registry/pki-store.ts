@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCa, issueCert, writeKeyPair } from '../lib/pki';
-import type { KeyPairPem } from '../lib/pki';
+import { createCa, issueCert, writeKeyPair } from '../../lib/pki';
+import type { KeyPairPem } from '../../lib/pki';
 
 export interface CertFiles {
   certificateFile: string;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Result } from '../types';
 import { checkBody, str } from './fields';
 import { groupNameCheck, groupTagsCheck, thingGroupPropertiesCheck } from './job-fields';
-import type { GroupRecord } from './groups';
+import type { GroupRecord } from '../registry/groups';
 import { badRequest, ctlTime, err, groupArn, notFound } from './jobs';
 import type { Names } from './jobs';
 import { serviceError } from './options';

@@ -5,9 +5,8 @@
  * whose key stays in its token sends that), otherwise a placeholder until it is attached.
  */
 import * as x509 from '@peculiar/x509';
-import { certificateId, issueCert, issueCertFromCsr } from '../lib/pki';
-import { LIMITS } from '../jobs/types';
-import type { JobsService } from './service';
+import { certificateId, issueCert, issueCertFromCsr } from '../../lib/pki';
+import { LIMITS } from '../../jobs/types';
 import type { SimPki } from './pki-store';
 
 export interface Issuer {
@@ -32,7 +31,12 @@ function csrCommonName(csrPem: string): string | undefined {
   }
 }
 
-export function createIssuer(pki: SimPki, service: JobsService): Issuer {
+/** The part of the service the issuer needs: things appear when a certificate is attached to them. */
+export interface ThingMaker {
+  createThing(name: string): void;
+}
+
+export function createIssuer(pki: SimPki, service: ThingMaker): Issuer {
   const attached = new Map<string, string>();
   return {
     async createKeysAndCertificate() {

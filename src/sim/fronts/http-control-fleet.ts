@@ -5,8 +5,8 @@
  */
 import { invalidRequest, queryBool, queryLong } from './http-util';
 import type { Outcome, Route } from './http-util';
-import type { JobsService } from './service';
-import type { Result, UpdateJobInput } from './types';
+import type { JobsService } from '../service';
+import type { Result, UpdateJobInput } from '../types';
 
 export type FleetService = Pick<
   JobsService,

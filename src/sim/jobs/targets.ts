@@ -5,9 +5,9 @@
  * scheduling can sit in that one place.
  */
 import type { Result, ServiceError } from '../types';
-import { isPending, latest } from './model';
+import { isPending, latest } from '../model';
 import { deferTarget, forgetTarget } from './plan';
-import type { ExecRecord, JobRecord } from './model';
+import type { ExecRecord, JobRecord } from '../model';
 import { serviceError } from './options';
 import { noRetriesUsed } from './retry';
 import { validThing } from './validate';

@@ -4,9 +4,9 @@
  * managed template gives a document made from its `documentParameters`. What the request itself
  * says wins, except the document, which only the template may give (docs/TEMPLATES.md §2).
  */
-import { managedFromArn } from '../managed-templates/api';
-import type { ManagedTemplate } from '../managed-templates/catalog';
-import { resolveDocument } from '../managed-templates/parameters';
+import { managedFromArn } from './managed-templates/api';
+import type { ManagedTemplate } from './managed-templates/catalog';
+import { resolveDocument } from './managed-templates/parameters';
 import type { Result } from '../types';
 import { badRequest, err, notFound } from './jobs';
 import type { Names } from './jobs';

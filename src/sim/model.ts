@@ -4,9 +4,41 @@
  * and the QUEUED group. Keeping them sorted makes head and notify lookups O(1) even with a backlog
  * of thousands of executions.
  */
-import type { Details, ExecStatus } from '../../jobs/types';
-import type { JobPlan } from './plan';
-import type { RetriesUsed, RetryConfig } from './retry';
+import type { Details, ExecStatus } from '../jobs/types';
+import type { RetryConfig } from './types';
+
+/** Retries used so far by one thing, per failure type (jobs/retry.ts). */
+export interface RetriesUsed {
+  FAILED: number;
+  TIMED_OUT: number;
+}
+
+/**
+ * A job's rollout plan (docs/ROLLOUT.md): its progress, which the records need. The rollout, abort
+ * and schedule specs it runs by are added by jobs/plan.ts (a module augmentation), so the records
+ * import nothing from jobs/ and the import graph keeps no circle.
+ */
+export interface JobPlan {
+  /** The configurations as DescribeJob shows them. */
+  echo: { jobExecutionsRolloutConfig?: Record<string, unknown>; abortConfig?: Record<string, unknown>; schedulingConfig?: Record<string, unknown> };
+  /** Targets still without an execution, in target order; `next` is the first of them. */
+  waiting: string[];
+  next: number;
+  /** Things that became targets after CreateJob: created as soon as the job may roll out, outside the rate. */
+  late: string[];
+  /** Executions the rollout has created: AWS's "notified things". */
+  notified: number;
+  /** No more executions come from this plan (ended, aborted, or the job left IN_PROGRESS). */
+  over: boolean;
+  ended: boolean;
+  /** The time the plan was last advanced to. */
+  at: number;
+}
+
+/** Targets that would still get an execution from this plan. */
+export function holdsTargets(plan: JobPlan): boolean {
+  return !plan.over && (plan.next < plan.waiting.length || plan.late.length > 0);
+}
 
 export interface ExecRecord {
   readonly jobId: string;
