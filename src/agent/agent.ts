@@ -16,6 +16,7 @@ import type { AgentConfig } from '../config/types';
 import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
+import { RecentMap } from '../lib/recent';
 import type { Logger } from '../lib/log';
 import type { ExecRef, StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
@@ -69,12 +70,21 @@ export interface AgentDeps {
   certificate?: CertificateWindow;
 }
 
+/**
+ * Settled executions remembered for dedupe. Older ones are no longer listed by the service, and the
+ * journal keeps its own recent history (REPORTED_KEEP) for a late duplicate.
+ */
+const DONE_KEEP = 1_000;
+
 export class Agent extends EventEmitter {
   private stateValue: AgentState = 'idle';
   private readonly ready = new ReadyQueue<Candidate>();
   private readonly running = new Map<string, Execution>();
-  /** Executions this process finished or dropped, with the queuedAt it knew them by (never run them again). */
-  private readonly done = new Map<string, number | undefined>();
+  /**
+   * Executions settled by this process, with the queuedAt it knew them by (src/agent/incarnation.ts);
+   * the most recent only: memory must not grow per job.
+   */
+  private readonly done = new RecentMap<string, number | undefined>(DONE_KEEP);
   /** Recreated jobs waiting for the old execution's outcome to leave the outbox. */
   private readonly awaitingReport = new Set<string>();
   private readonly truncated = new Set<string>();
