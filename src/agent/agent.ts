@@ -25,6 +25,7 @@ import { Conditions } from './conditions';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
+import type { TrustGate } from './signed/gate';
 import { OutboxSender } from './outbox';
 import { ConnectLoop } from './connect-loop';
 import { ReadyQueue } from './ready';
@@ -68,6 +69,8 @@ export interface AgentDeps {
   notifier?: Notifier;
   /** This device's certificate validity, to tell a wrong clock from a refused certificate. */
   certificate?: CertificateWindow;
+  /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
+  gate?: TrustGate;
 }
 
 /**
@@ -155,6 +158,7 @@ export class Agent extends EventEmitter {
       optionsFor: (name) => handlerOptions(cfg.handlers, name),
       kickOutbox: () => this.outbox.kick(),
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
+      ...(d.gate ? { gate: d.gate } : {}),
     };
   }
 

@@ -59,3 +59,12 @@ export function deviceExecution(rec: ExecRecord, job: JobRecord, ctx: RenderCtx,
   else if (doc === 'string') e.jobDocument = ctx.documentText(job);
   return e;
 }
+
+/** The document with every object member whose value is null left out (arrays keep their nulls). */
+export function stripNullMembers(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripNullMembers);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNullMembers(x);
+  return out;
+}
