@@ -79,6 +79,9 @@ function matches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/** The ALPN protocol name of MQTT with an X.509 client certificate on AWS IoT's port 443. */
+export const AWS_MQTT_ALPN = 'x-amzn-mqtt-ca';
+
 function ownsTopic(thing: string | undefined, topic: string): boolean {
   if (topic.startsWith('$sim/')) return false;
   if (!topic.startsWith('$aws/')) return true; // application topics are outside the Jobs service's concern
@@ -116,20 +119,25 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   broker.authorizeSubscribe = (client, sub, cb) => {
     // Lifecycle events are for any client here (on AWS its policy must allow them).
     if (ownsTopic(identities.get(client), sub.topic) || sub.topic.startsWith(PRESENCE_PREFIX)) return cb(null, sub);
-    o.log.warn({ clientId: client.id, topic: sub.topic }, 'subscription refused: not this thing');
+    o.log.info({ clientId: client.id, thing: identities.get(client), topic: sub.topic, reason: 'not this thing\'s topic' }, 'subscription refused');
     cb(null, null); // SUBACK 0x80 for this filter
   };
   broker.authorizePublish = (client, packet, cb) => {
     if (!client) return cb(null);
     const thing = identities.get(client);
-    if (!ownsTopic(thing, packet.topic)) return refuse(client, `publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`, cb);
+    if (!ownsTopic(thing, packet.topic)) {
+      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'not this thing\'s topic' }, 'publish refused; client disconnected');
+      return refuse(client, `publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`, cb);
+    }
     const denied = thing === undefined ? undefined : service.faultsFor(thing).denyPublish?.find((f) => matches(`$aws/things/${thing}/${f}`, packet.topic));
     if (denied !== undefined) {
-      o.log.warn({ clientId: client.id, topic: packet.topic }, 'publish refused by the denyPublish fault: closing the connection');
+      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: `fault denyPublish ${denied}` }, 'publish refused; client disconnected');
       return refuse(client, `publish to ${packet.topic} denied (fault denyPublish ${denied})`, cb);
     }
     if (isServiceOnlyTopic(packet.topic)) {
-      if (service.options.servicePublishPolicy === 'disconnect') return refuse(client, 'publishing to a Jobs response/notify topic', cb);
+      const disconnect = service.options.servicePublishPolicy === 'disconnect';
+      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'devices may not publish Jobs answers or notifications' }, disconnect ? 'publish refused; client disconnected' : 'publish dropped');
+      if (disconnect) return refuse(client, 'publishing to a Jobs response/notify topic', cb);
       packet.topic = SINK_TOPIC; // acknowledged, then delivered to nobody
       return cb(null);
     }
@@ -155,7 +163,8 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
       const packet = { cmd: 'publish', topic: p.topic, payload, qos: 1, retain: false, dup: false };
       if (p.to !== undefined && service.options.responsesToRequesterOnly) {
         const client = broker.clients[p.to];
-        if (client) client.publish({ ...packet, qos: 0 }, () => undefined);
+        // QoS of answers is open (docs/PROTOCOL.md §10.24): option answerQos.
+        if (client) client.publish({ ...packet, qos: service.options.answerQos }, () => undefined);
         return;
       }
       broker.publish(packet, () => undefined);
@@ -164,13 +173,24 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   const removeOutlet = o.runtime.addOutlet(outlet);
 
   const server: Server = createServer(
-    { ca: o.tls.caPem, cert: o.tls.certPem, key: o.tls.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    {
+      ca: o.tls.caPem,
+      cert: o.tls.certPem,
+      key: o.tls.keyPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      // AWS IoT selects x-amzn-mqtt-ca for MQTT with a client certificate on port 443 [DOC protocols];
+      // the Device Client always offers it. A client offering no ALPN negotiates none, as on 8883.
+      ALPNProtocols: [AWS_MQTT_ALPN],
+    },
     (socket) => {
       socket.setNoDelay(true);
       broker.handle(socket);
     },
   );
-  server.on('tlsClientError', (err) => o.log.debug({ err: err.message }, 'TLS client refused'));
+  // A refused handshake is a refusal the user rehearsing a device needs to see (wrong CA, no certificate, ALPN).
+  server.on('tlsClientError', (err, sock) => o.log.info({ remote: sock.remoteAddress, reason: err.message }, 'TLS client refused'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());
