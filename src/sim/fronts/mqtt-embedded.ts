@@ -9,7 +9,11 @@
  * - closes the older connection when another client connects with the same client id, and closes a
  *   connection that publishes where its policy does not allow (the `denyPublish` fault), as AWS does
  *   to MQTT 3.1.1 clients;
- * - publishes AWS's lifecycle events on `$aws/events/presence/…`, which any client may subscribe to.
+ * - publishes AWS's lifecycle events on `$aws/events/presence/…`, which any client may subscribe to;
+ * - with the registry (`identity`): lets only a known, ACTIVE certificate (or a live claim
+ *   certificate) connect, drops its connections when it stops being ACTIVE, and serves the fleet
+ *   provisioning API to any connection, answering only the requesting one and only when it is
+ *   subscribed to the answer topic.
  * aedes speaks MQTT 3.1.1 only.
  */
 import { createServer } from 'node:tls';
@@ -18,7 +22,10 @@ import type { AddressInfo } from 'node:net';
 import { parseRequestTopic, isServiceOnlyTopic } from '../../jobs/topics';
 import type { Logger } from '../../lib/log';
 import type { SimRuntime } from '../runtime';
-import type { Publication } from '../types';
+import type { Connection, Publication } from '../types';
+import type { IdentityService } from '../identity';
+import { isProvisioningAnswerTopic, isProvisioningTopic, parseProvisioningTopic } from '../registry/prov-topics';
+import { encodePublication, filterMatches } from './payload';
 import { LifecycleEvents, PRESENCE_PREFIX } from './presence';
 
 // aedes 0.51 ships CommonJS with loose typings; the small surface used here is typed locally.
@@ -26,6 +33,8 @@ interface AedesClient {
   id: string;
   conn: unknown;
   _disconnected?: boolean;
+  subscriptions: Record<string, unknown>;
+  close(): void;
   publish(packet: object, done: (err?: Error) => void): void;
 }
 interface AedesPacket {
@@ -39,7 +48,7 @@ interface AedesBroker {
   clients: Record<string, AedesClient | undefined>;
   publish(packet: object, done: (err?: Error) => void): void;
   close(done: () => void): void;
-  on(event: 'client' | 'clientDisconnect' | 'keepaliveTimeout', listener: (client: AedesClient) => void): void;
+  on(event: 'client' | 'clientDisconnect' | 'keepaliveTimeout', fn: (client: AedesClient) => void): void;
   authenticate: (client: AedesClient, user: unknown, pass: unknown, cb: (err: Error | null, ok: boolean) => void) => void;
   authorizePublish: (client: AedesClient | null, packet: AedesPacket, cb: (err?: Error | null) => void) => void;
   authorizeSubscribe: (client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub: object | null) => void) => void;
@@ -53,6 +62,8 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   /** The thing a client certificate speaks for (default: its CN). */
   thingOf?: (cert: PeerCertificate) => string | undefined;
+  /** The registry: who may connect, and the provisioning API. */
+  identity?: IdentityService;
 }
 
 export interface RunningFront {
@@ -68,22 +79,12 @@ function defaultIdentity(cert: PeerCertificate): string | undefined {
 /** Where consumed requests and refused publications go: no client may subscribe to it. */
 const SINK_TOPIC = '$sim/consumed';
 
-/** MQTT topic filter match (`+` one level, `#` the rest). */
-function matches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
-}
-
 /** The ALPN protocol name of MQTT with an X.509 client certificate on AWS IoT's port 443. */
 export const AWS_MQTT_ALPN = 'x-amzn-mqtt-ca';
 
 function ownsTopic(thing: string | undefined, topic: string): boolean {
   if (topic.startsWith('$sim/')) return false;
+  if (isProvisioningTopic(topic)) return true; // any authenticated connection, claim or thing (rotation)
   if (!topic.startsWith('$aws/')) return true; // application topics are outside the Jobs service's concern
   return thing !== undefined && topic.startsWith(`$aws/things/${thing}/`);
 }
@@ -93,7 +94,9 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   const aedesFactory = require('aedes') as (opts?: object) => AedesBroker;
   const broker = aedesFactory();
   const identities = new Map<AedesClient, string>();
+  const certOf = new Map<AedesClient, string>();
   const service = o.runtime.service;
+  const identity = o.identity;
   const lifecycle = new LifecycleEvents({
     publish: (topic, event) => broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(event)), qos: 1, retain: false, dup: false }, () => undefined),
     now: () => o.runtime.now(),
@@ -109,13 +112,37 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
 
   broker.authenticate = (client, _u, _p, cb) => {
     const sock = client.conn as TLSSocket;
-    const cn = typeof sock.getPeerCertificate === 'function' ? (o.thingOf ?? defaultIdentity)(sock.getPeerCertificate()) : undefined;
+    const peer = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : undefined;
+    if (identity !== undefined) {
+      const who = peer?.raw ? identity.identify(peer.raw) : undefined;
+      if (who === undefined) {
+        o.log.warn({ clientId: client.id }, 'connection refused: the certificate is unknown or not ACTIVE');
+        return cb(null, false);
+      }
+      certOf.set(client, who.certificateId);
+      if (who.thing !== undefined) identities.set(client, who.thing);
+      lifecycle.authenticated(client.id, broker.clients[client.id], client);
+      return cb(null, true);
+    }
+    const cn = peer ? (o.thingOf ?? defaultIdentity)(peer) : undefined;
     if (!cn) return cb(null, false);
     identities.set(client, cn);
     // aedes closes the older connection with this client id next: AWS's DUPLICATE_CLIENTID.
     lifecycle.authenticated(client.id, broker.clients[client.id], client);
     cb(null, true);
   };
+  broker.on('clientDisconnect', (client) => {
+    identities.delete(client);
+    certOf.delete(client);
+  });
+  const dropStatusListener = identity?.onStatusChange((rec) => {
+    if (rec.status === 'ACTIVE') return;
+    for (const [client, id] of certOf) {
+      if (id !== rec.certificateId) continue;
+      o.log.info({ clientId: client.id, certificateId: id, status: rec.status }, 'closing a connection: its certificate is no longer ACTIVE');
+      client.close();
+    }
+  });
   broker.authorizeSubscribe = (client, sub, cb) => {
     // Lifecycle events are for any client here (on AWS its policy must allow them).
     if (ownsTopic(identities.get(client), sub.topic) || sub.topic.startsWith(PRESENCE_PREFIX)) return cb(null, sub);
@@ -129,17 +156,26 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
       o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'not this thing\'s topic' }, 'publish refused; client disconnected');
       return refuse(client, `publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`, cb);
     }
-    const denied = thing === undefined ? undefined : service.faultsFor(thing).denyPublish?.find((f) => matches(`$aws/things/${thing}/${f}`, packet.topic));
+    const denied = thing === undefined ? undefined : service.faultsFor(thing).denyPublish?.find((f) => filterMatches(`$aws/things/${thing}/${f}`, packet.topic));
     if (denied !== undefined) {
       o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: `fault denyPublish ${denied}` }, 'publish refused; client disconnected');
       return refuse(client, `publish to ${packet.topic} denied (fault denyPublish ${denied})`, cb);
     }
-    if (isServiceOnlyTopic(packet.topic)) {
+    if (isServiceOnlyTopic(packet.topic) || isProvisioningAnswerTopic(packet.topic)) {
       const disconnect = service.options.servicePublishPolicy === 'disconnect';
-      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'devices may not publish Jobs answers or notifications' }, disconnect ? 'publish refused; client disconnected' : 'publish dropped');
+      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'devices may not publish service answers or notifications' }, disconnect ? 'publish refused; client disconnected' : 'publish dropped');
       if (disconnect) return refuse(client, 'publishing to a Jobs response/notify topic', cb);
       packet.topic = SINK_TOPIC; // acknowledged, then delivered to nobody
       return cb(null);
+    }
+    if (identity !== undefined && parseProvisioningTopic(packet.topic) !== null) {
+      const topic = packet.topic;
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const conn: Connection = { clientId: client.id, ...(certOf.has(client) ? { certificateId: certOf.get(client) } : {}), ...(thing !== undefined ? { thing } : {}) };
+      packet.topic = SINK_TOPIC;
+      cb(null);
+      setImmediate(() => void identity.handleMqtt(conn, topic, payload));
+      return;
     }
     if (parseRequestTopic(packet.topic) === null) return cb(null);
     const topic = packet.topic;
@@ -159,8 +195,14 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
 
   const outlet = {
     deliver(p: Publication): void {
-      const payload = Buffer.from(JSON.stringify(p.payload));
+      const payload = encodePublication(p);
       const packet = { cmd: 'publish', topic: p.topic, payload, qos: 1, retain: false, dup: false };
+      if (p.to !== undefined && isProvisioningTopic(p.topic)) {
+        // As on AWS: the requesting connection only, and only if it subscribed to the answer.
+        const client = broker.clients[p.to];
+        if (client && Object.keys(client.subscriptions).some((f) => filterMatches(f, p.topic))) client.publish({ ...packet, qos: 0 }, () => undefined);
+        return;
+      }
       if (p.to !== undefined && service.options.responsesToRequesterOnly) {
         const client = broker.clients[p.to];
         // QoS of answers is open (docs/PROTOCOL.md §10.24): option answerQos.
@@ -200,6 +242,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
     close: async () => {
       removeOutlet();
       lifecycle.shutdown();
+      dropStatusListener?.();
       await new Promise<void>((r) => broker.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
     },
