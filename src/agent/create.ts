@@ -23,6 +23,7 @@ import { createTransport, readPin } from '../transport';
 import { Agent } from './agent';
 import type { Notifier } from './agent';
 import type { CertificateWindow } from './clock-trouble';
+import { identityControl } from './identity';
 import { mapRegistry } from './registry';
 import type { HandlerRegistry } from './registry';
 
@@ -111,5 +112,9 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   }
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
   const certificate = certificateWindow(config.tls.certificateFile);
-  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}) });
+  const identityFor = config.provisioning ? identityControl({ config, transport, jobs: mqttJobs, log, env: o.env ?? process.env }) : undefined;
+  return new Agent({
+    config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec,
+    ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(identityFor ? { identityFor } : {}),
+  });
 }
