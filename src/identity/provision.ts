@@ -13,7 +13,7 @@ import { certMatchesKey } from '../lib/certs';
 import { AgentError, errorMessage } from '../lib/errors';
 import { atomicWriteFile } from '../lib/fsutil';
 import type { Logger } from '../lib/log';
-import { createTransport } from '../transport';
+import { createTransport, readPin } from '../transport';
 import type { Transport, TransportOptions } from '../transport';
 import { ProvisioningClient } from './api';
 import { installPendingKey, pendingCsr, storeAwsKey } from './device-key';
@@ -21,6 +21,8 @@ import { IdentityError, isPermanent, ProvisioningRejectedError } from './errors'
 import type { IdentityPaths, IdentityRecord } from './layout';
 import { ensureIdentityDir, identityPaths, readIdentity, removeDurably, writeJson } from './layout';
 import { claimClientId, resolveParameters } from './parameters';
+import { tokenCsr, tokenKeyMatches } from './pkcs11-key';
+import type { TokenKey } from './pkcs11-key';
 import type { ProvisioningProgress } from './progress';
 import { readProgress, tokenUsable, writeProgress } from './progress';
 
@@ -114,9 +116,11 @@ class Attempt {
     let issued;
     let key: ProvisioningProgress['key'];
     if (this.p.method === 'csr') {
-      issued = await client.createCertificateFromCsr(await pendingCsr(this.paths, 'iot-jobs-agent'));
-      key = 'file';
+      const token = this.tokenKey();
+      issued = await client.createCertificateFromCsr(token ? await tokenCsr(token, 'iot-jobs-agent') : await pendingCsr(this.paths, 'iot-jobs-agent'));
+      key = token ? 'pkcs11' : 'file';
     } else {
+      if (this.o.config.pkcs11) throw new IdentityError('method "create-keys" cannot put a key into the PKCS#11 token; use method "csr"');
       const k = await client.createKeysAndCertificate();
       await storeAwsKey(this.paths, k.privateKey);
       issued = k;
@@ -155,15 +159,26 @@ class Attempt {
     }
   }
 
+  /** With pkcs11, the device key is made and kept in the token under pkcs11.keyLabel. */
+  private tokenKey(): TokenKey | undefined {
+    const p11 = this.o.config.pkcs11;
+    return p11 ? { p11, pin: readPin(p11, this.o.env), label: p11.keyLabel } : undefined;
+  }
+
   /** Certificate, key, then identity.json last: only a complete identity is ever read as one. */
   private async install(progress: ProvisioningProgress): Promise<IdentityRecord> {
     const { thingName, certificatePem, certificateId } = progress;
     if (!thingName || !certificatePem || !certificateId) throw new IdentityError('provisioning.json is incomplete; starting again');
     await ensureIdentityDir(this.paths);
     await atomicWriteFile(this.paths.certificateFile, certificatePem, 0o644);
-    await installPendingKey(this.paths);
-    const keyPem = await fsp.readFile(this.paths.privateKeyFile, 'utf8');
-    if (!certMatchesKey(certificatePem, keyPem)) throw new IdentityError(`${this.paths.privateKeyFile} is not the key of the issued certificate`);
+    const token = progress.key === 'pkcs11' ? this.tokenKey() : undefined;
+    if (token) {
+      if (!(await tokenKeyMatches(token, certificatePem))) throw new IdentityError(`the token key ${token.label} is not the key of the issued certificate`);
+    } else {
+      await installPendingKey(this.paths);
+      const keyPem = await fsp.readFile(this.paths.privateKeyFile, 'utf8');
+      if (!certMatchesKey(certificatePem, keyPem)) throw new IdentityError(`${this.paths.privateKeyFile} is not the key of the issued certificate`);
+    }
     const record: IdentityRecord = {
       thingName,
       certificateId,
