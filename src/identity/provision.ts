@@ -42,6 +42,15 @@ export interface ProvisionOptions {
 
 const DEFAULT_BACKOFF = { transient: { baseMs: 1000, maxMs: 60_000 }, permanent: { baseMs: 30_000, maxMs: 15 * 60_000 } };
 
+/**
+ * The CSR's subject: AWS ignores it and decides the certificate's own, but brokers that take a
+ * client's identity from the CN (mosquitto with use_identity_as_username) see this name; the serial
+ * number is what most templates name the thing after.
+ */
+function subjectHint(params: Record<string, string>): string {
+  return params.ThingName ?? params.SerialNumber ?? 'iot-jobs-agent';
+}
+
 function provisioningOf(config: AgentConfig): ProvisioningConfig {
   if (!config.provisioning) throw new IdentityError('provisioning is not configured');
   return config.provisioning;
@@ -79,7 +88,7 @@ class Attempt {
         this.o.onState?.(`provisioning: connecting with the claim certificate as ${clientId}`);
         await transport.connect();
         const client = new ProvisioningClient(transport, this.p.stepTimeoutSeconds * 1000);
-        progress = await this.certificate(client, progress);
+        progress = await this.certificate(client, progress, params);
         progress = await this.register(client, progress, params);
       } finally {
         // The claim session ends before the device connects as itself (AWS: provision-wo-cert).
@@ -107,7 +116,7 @@ class Attempt {
   }
 
   /** A certificate with a usable ownership token: the one on record, or a new one. */
-  private async certificate(client: ProvisioningClient, progress: ProvisioningProgress): Promise<ProvisioningProgress> {
+  private async certificate(client: ProvisioningClient, progress: ProvisioningProgress, params: Record<string, string>): Promise<ProvisioningProgress> {
     if (progress.step === 'certificate' && tokenUsable(progress, this.now()) && progress.templateName === this.p.templateName) {
       this.o.log.info({ certificateId: progress.certificateId }, 'provisioning: resuming with the certificate already issued');
       return progress;
@@ -117,7 +126,8 @@ class Attempt {
     let key: ProvisioningProgress['key'];
     if (this.p.method === 'csr') {
       const token = this.tokenKey();
-      issued = await client.createCertificateFromCsr(token ? await tokenCsr(token, 'iot-jobs-agent') : await pendingCsr(this.paths, 'iot-jobs-agent'));
+      const cn = subjectHint(params);
+      issued = await client.createCertificateFromCsr(token ? await tokenCsr(token, cn) : await pendingCsr(this.paths, cn));
       key = token ? 'pkcs11' : 'file';
     } else {
       if (this.o.config.pkcs11) throw new IdentityError('method "create-keys" cannot put a key into the PKCS#11 token; use method "csr"');
