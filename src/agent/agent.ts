@@ -16,6 +16,7 @@ import type { AgentConfig } from '../config/types';
 import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
+import { RecentSet } from '../lib/recent';
 import type { Logger } from '../lib/log';
 import type { StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
@@ -24,6 +25,7 @@ import { Conditions } from './conditions';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
+import type { TrustGate } from './signed/gate';
 import { OutboxSender } from './outbox';
 import { ConnectLoop } from './connect-loop';
 import { ReadyQueue } from './ready';
@@ -68,13 +70,22 @@ export interface AgentDeps {
   certificate?: CertificateWindow;
   /** The identity capability handlers get (rotate-certificate), with config `provisioning`. */
   identityFor?: (jobId: string) => IdentityControl;
+  /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
+  gate?: TrustGate;
 }
+
+/**
+ * Settled executions remembered for dedupe. Older ones are no longer listed by the service, and the
+ * journal keeps its own recent history (REPORTED_KEEP) for a late duplicate.
+ */
+const DONE_KEEP = 1_000;
 
 export class Agent extends EventEmitter {
   private stateValue: AgentState = 'idle';
   private readonly ready = new ReadyQueue<Candidate>();
   private readonly running = new Map<string, Execution>();
-  private readonly done = new Set<string>();
+  /** Executions settled by this process, the most recent only: memory must not grow per job. */
+  private readonly done = new RecentSet<string>(DONE_KEEP);
   private readonly truncated = new Set<string>();
   private readonly queue: PQueue;
   private readonly outbox: OutboxSender;
@@ -143,6 +154,7 @@ export class Agent extends EventEmitter {
       ...(d.identityFor ? { identityFor: d.identityFor } : {}),
       kickOutbox: () => this.outbox.kick(),
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
+      ...(d.gate ? { gate: d.gate } : {}),
     };
   }
 

@@ -63,6 +63,7 @@ const PATH_KEYS: readonly string[] = [
   'stateDirectory',
   'provisioning.claim.certificateFile',
   'provisioning.claim.privateKeyFile',
+  'trust.storeFile',
   'handlers.directories[]',
   'handlers.scriptDirectories[]',
 ];

@@ -25,6 +25,13 @@ export interface ProvisioningConfig {
   stepTimeoutSeconds: number;
 }
 
+export interface TrustConfig {
+  storeFile: string;
+  mode: 'enforce' | 'audit';
+  labels: string[];
+  allowUnsigned: { handler: string; minIntervalSeconds: number }[];
+}
+
 export interface AgentConfig {
   /**
    * With `provisioning`, the provisioned name from `{stateDirectory}/identity/identity.json`; `''`
@@ -64,5 +71,7 @@ export interface AgentConfig {
   };
   stateDirectory: string;
   provisioning?: ProvisioningConfig;
+  /** Signed job documents (docs/SIGNING.md); absent: no signature is checked. */
+  trust?: TrustConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }

@@ -51,6 +51,11 @@ export interface SimOptions {
   /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
   /**
+   * §2.6 drop object members whose value is null from job documents on delivery, as AWS was
+   * reported to do (2018, 2024); off by default. A signed envelope survives it: its payload is base64url.
+   */
+  stripNulls: boolean;
+  /**
    * docs/ROLLOUT.md §R.1: executions per minute for a job without `jobExecutionsRolloutConfig`;
    * 0 (default) creates them all at once, 1000 reads AWS's documented default as applying to every job.
    */

@@ -61,7 +61,16 @@ export function deviceExecution(rec: ExecRecord, job: JobRecord, ctx: RenderCtx,
   return e;
 }
 
-const PLACEHOLDER = /\$\{aws:iot:s3-presigned-url:([^}"\\]+)\}/g;
+const PLACEHOLDER = /\$\{aws:iot:s3-presigned-url(?:-v2)?:([^}"\\]+)\}/g;
+
+/** The document with every object member whose value is null left out (arrays keep their nulls). */
+export function stripNullMembers(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripNullMembers);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNullMembers(x);
+  return out;
+}
 
 export function hasPlaceholders(text: string): boolean {
   PLACEHOLDER.lastIndex = 0;

@@ -11,7 +11,7 @@ import type { Publication, SimOptions } from '../types';
 import { PendingOrder, deadlineOf, holdsTargets, isPending, latest, nsKey } from '../model';
 import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from '../model';
 import { ThingGroups } from '../registry/groups';
-import { deviceExecution, presign, summary } from './render';
+import { deviceExecution, presign, stripNullMembers, summary } from './render';
 import type { RenderCtx } from './render';
 
 export interface TransitionOpts {
@@ -109,13 +109,18 @@ export class World {
     return {
       nowMs: this.now(),
       withThing,
-      documentText: (job) => this.documentText(job),
-      documentObject: (job) =>
-        job.hasPlaceholders && this.opts.presignPlaceholders ? JSON.parse(this.documentText(job)) : job.parsedDocument,
+      documentText: (job) => {
+        const text = this.presigned(job);
+        return this.opts.stripNulls ? JSON.stringify(stripNullMembers(JSON.parse(text))) : text;
+      },
+      documentObject: (job) => {
+        const doc = job.hasPlaceholders && this.opts.presignPlaceholders ? JSON.parse(this.presigned(job)) : job.parsedDocument;
+        return this.opts.stripNulls ? stripNullMembers(doc) : doc;
+      },
     };
   }
 
-  private documentText(job: JobRecord): string {
+  private presigned(job: JobRecord): string {
     if (!job.hasPlaceholders || !this.opts.presignPlaceholders) return job.document;
     this.deliveries += 1;
     return presign(job.document, this.now(), this.deliveries, job.presignedUrlConfig?.expiresInSec);
