@@ -76,12 +76,17 @@ export async function ensureTokenKey(k: TokenKey): Promise<Buffer> {
 
 /** ECDSA P-256 over SHA-256, computed inside the token: the raw r‖s WebCrypto returns. */
 async function tokenSign(k: TokenKey, data: ArrayBuffer | ArrayBufferView): Promise<ArrayBuffer> {
-  const bytes = ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  // Copied through a Uint8Array: `data` may come from another realm (a bundle, a test sandbox).
+  const bytes = ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(new Uint8Array(data));
   return withTemp(async (dir) => {
     await writeFile(join(dir, 'digest'), createHash('sha256').update(bytes).digest());
     await runTool(k, 'signing in the token', ['--login', '--pin', `env:${PIN_VAR}`, '--sign', '-m', 'ECDSA', '--label', k.label, '-i', join(dir, 'digest'), '-o', join(dir, 'sig')]);
     const sig = await readFile(join(dir, 'sig'));
-    return sig.buffer.slice(sig.byteOffset, sig.byteOffset + sig.byteLength);
+    // A fresh ArrayBuffer of this realm: x509 checks `instanceof ArrayBuffer`, which a Buffer's
+    // pooled backing store can fail where the global differs (a test sandbox, a bundle).
+    const out = new ArrayBuffer(sig.byteLength);
+    new Uint8Array(out).set(sig);
+    return out;
   });
 }
 
