@@ -353,6 +353,17 @@ describe('trust-update jobs', () => {
   });
 });
 
+test('property: any JSON value as a job document is refused with a reason, never a crash', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.jsonValue(), fc.record({ ija: fc.jsonValue(), jws: fc.jsonValue() }), fc.record({ ija: fc.constant(1), jws: fc.record({ payload: fc.string(), signatures: fc.array(fc.record({ protected: fc.string(), signature: fc.string() })) }) })), (doc) => {
+      const v = check(doc);
+      expect(v.ok).toBe(false);
+      expect(verdictDetails(v)['ija:reason']).toMatch(/^[a-z-]+$/);
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test('a document no one could sign (garbage in every field) never throws', () => {
   const docs: unknown[] = [null, 1, 'x', [], { ija: 1 }, { ija: 1, jws: { payload: 1, signatures: [{}] } }, { ija: 1, jws: { payload: '!!', signatures: [{ protected: '!!', signature: '' }] } }];
   for (const d of docs) expect(reason(check(d))).toMatch(/unsigned|malformed-envelope|unsigned-field/);
