@@ -4,6 +4,7 @@ import { describeConnection, readConnectionRecord } from '../agent/connection-fi
 import { probeStorage } from '../store/probe';
 import { readJournal } from '../store/read';
 import { parseFlags } from './args';
+import { provisioningLines, provisioningView } from './status-identity';
 import type { CliIo, Subcommand } from './args';
 import { configFrom } from './config-flags';
 
@@ -29,13 +30,15 @@ export const statusCommand: Subcommand = {
     const dir = join(cfg.stateDirectory, 'journal');
     const view = await readJournal(dir, { recentLimit: Number(f.recent ?? 10) || 10 });
     const storage = await probeStorage(dir);
+    const provisioning = cfg.provisioning ? await provisioningView(cfg) : undefined;
     // Written by the running agent: another client with this client id, a topic the policy refuses.
     const connection = await readConnectionRecord(cfg.stateDirectory);
     if (f.json) {
-      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, connection: connection ?? null, warnings: view.warnings }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, connection: connection ?? null, warnings: view.warnings, ...(provisioning ? { provisioning } : {}) }, null, 2)}\n`);
       return 0;
     }
-    const out: string[] = [`thing: ${cfg.thingName}`, `state: ${dir}${view.exists ? '' : ' (no state yet)'}`];
+    const out: string[] = [`thing: ${cfg.thingName || '(not provisioned yet)'}`, `state: ${dir}${view.exists ? '' : ' (no state yet)'}`];
+    if (provisioning) out.push(...provisioningLines(provisioning));
     out.push(
       storage.writable
         ? `storage: ${storage.summary}`
