@@ -158,7 +158,7 @@ export class MqttTransport extends EventEmitter implements Transport {
   }
 
   restart(): void {
-    if (this.live && !this.closed) this.onLost(this.live, new Error('restarted to use a new identity'));
+    if (this.live && !this.closed) this.onLost(this.live, new Error('restarted to use a new identity'), undefined);
   }
 
   async close(): Promise<void> {
