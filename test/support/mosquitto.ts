@@ -79,6 +79,9 @@ function configText(dir: string, pki: BrokerPki, port: number): string {
 const ACL = [
   '# Every thing: only its own reserved topics (as an AWS IoT policy with ${iot:Connection.Thing.ThingName}).',
   'pattern readwrite $aws/things/%u/#',
+  '# Every client: the fleet provisioning topics, as a fleet claim certificate\'s policy allows.',
+  'pattern readwrite $aws/certificates/#',
+  'pattern readwrite $aws/provisioning-templates/#',
   '',
   'user jobs-service',
   'topic readwrite #',
