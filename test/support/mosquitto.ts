@@ -79,7 +79,7 @@ function configText(dir: string, pki: BrokerPki, port: number): string {
 const ACL = [
   '# Every thing: only its own reserved topics (as an AWS IoT policy with ${iot:Connection.Thing.ThingName}).',
   'pattern readwrite $aws/things/%u/#',
-  '# Every client: the fleet provisioning topics, as a fleet claim certificate\'s policy allows.',
+  '# Fleet provisioning: claim certificates (first boot) and things (rotation) use the provisioning API.',
   'pattern readwrite $aws/certificates/#',
   'pattern readwrite $aws/provisioning-templates/#',
   '',
