@@ -31,6 +31,8 @@ export async function idleRuns(copies: number, windowMs: number): Promise<IdleSa
   const plan = kinds.flatMap((kind) => Array.from({ length: copies }, (_, i) => ({ kind, thing: `idle-${kind}-${i}` })));
   return withStack(plan.map((p) => p.thing), async (stack) => {
     const procs: { kind: AgentKind | 'floor'; proc: Proc }[] = [];
+    // Each wait starts at its launch: a process may connect while the next ones are being launched.
+    const connected: Promise<unknown>[] = [];
     try {
       for (const p of plan) {
         const dir = join(stack.dir, p.thing);
@@ -39,8 +41,9 @@ export async function idleRuns(copies: number, windowMs: number): Promise<IdleSa
             ? await mkdir(dir, { recursive: true }).then(() => startRawFloorClient(stack, p.thing, dir))
             : await launchAgent({ stack, thing: p.thing, kind: p.kind, dir });
         procs.push({ kind: p.kind, proc });
+        connected.push(proc.waitForLog(p.kind === 'floor' ? (l) => l.msg === 'connected' : isConnectedLine(p.kind), 60_000));
       }
-      await Promise.all(procs.map(({ kind, proc }) => proc.waitForLog(kind === 'floor' ? (l) => l.msg === 'connected' : isConnectedLine(kind))));
+      await Promise.all(connected);
       // Start-up work (imports, JIT, the first fetch) is not idle cost: let it finish first.
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const before = procs.map(({ proc }) => sampleProc(proc.pid));
