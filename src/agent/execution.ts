@@ -13,7 +13,7 @@ import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
 import { JobsRejectedError } from '../jobs/errors';
 import { isTerminal } from '../jobs/types';
-import type { JobExecution } from '../jobs/types';
+import type { Details, ExecutionAccepted, JobExecution } from '../jobs/types';
 import { retry } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
@@ -21,13 +21,17 @@ import type { ExecRef, StateStore } from '../store/types';
 import type { Orderable } from './order';
 import { endingOf, JobAbort } from './outcome';
 import type { AbortReason, Ending } from './outcome';
+import { sameExecution } from './incarnation';
 import { ProgressReporter } from './progress';
-import type { HandlerRegistry } from './registry';
+import type { HandlerRegistry, Resolution } from './registry';
+import type { Accepted, TrustGate } from './signed/gate';
 
 export type RunMode = 'fresh' | 'rerun' | 'resume';
 
 export interface Candidate extends ExecRef, Omit<Orderable, 'namespace'> {
   mode: RunMode;
+  /** A new job behind the id of one this agent already ran: its journal entry is forgotten first (src/agent/incarnation.ts). */
+  supersedes?: boolean;
 }
 
 export interface ExecutionEvent {
@@ -53,6 +57,8 @@ export interface ExecutionEnv {
   optionsFor(handler: string): Readonly<Record<string, unknown>>;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
+  /** With `trust` configured: the signed-document checks every execution passes before anything runs. */
+  gate?: TrustGate;
 }
 
 function callOpts(ns: string, timeoutMs: number): CallOptions {
@@ -84,6 +90,11 @@ export class Execution {
   readonly done: Promise<'settled' | 'retry'>;
   readonly log: Logger;
   private startedDurably = false;
+  /** queuedAt of the execution as the service described it; journaled with the start and the outcome. */
+  private queuedAt: number | undefined;
+  /** The check stage's statusDetails (`ija:*`), reported with the outcome. */
+  private gateDetails: Details = {};
+  private accepted: Accepted | undefined;
 
   constructor(readonly c: Candidate, private readonly env: ExecutionEnv) {
     this.log = env.log.child({ jobId: c.jobId, executionNumber: c.executionNumber, ...(c.namespace ? { namespace: c.namespace } : {}) });
@@ -126,10 +137,9 @@ export class Execution {
     return this.env.apiFor(this.c.namespace);
   }
 
-  private async describe(): Promise<JobExecution | undefined> {
+  private async describe(): Promise<ExecutionAccepted | undefined> {
     try {
-      const r = await this.withRetry(() => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
-      return r.execution;
+      return await this.withRetry(() => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === 'ResourceNotFound' || code === 'TerminalStateReached' || code === 'TerminalState') return undefined;
@@ -138,7 +148,17 @@ export class Execution {
   }
 
   private async run(): Promise<void> {
-    const ex = await this.describe();
+    // The old execution's reported entry would stand in for this one's (same ref): it goes first.
+    if (this.c.supersedes) await this.env.store.forget(this.ref());
+    const described = await this.describe();
+    const ex = described?.execution;
+    const journaled = this.env.store.get(this.ref());
+    if (ex && this.c.mode !== 'fresh' && journaled && !sameExecution(ex, { queuedAt: journaled.queuedAt })) {
+      // Recovered, but the job was deleted and recreated meanwhile: close the old entry, never run the new one as the old.
+      this.log.warn({ queuedAt: ex.queuedAt, journaledQueuedAt: journaled.queuedAt }, 'the recovered execution was deleted and its job recreated; the new one runs as a new job');
+      return this.finish({ kind: 'gone' }, 0, undefined);
+    }
+    if (ex) this.queuedAt = ex.queuedAt;
     if (!ex || isTerminal(ex.status)) {
       // A recovered execution that ended meanwhile: close its journal entry so it is not recovered again.
       if (this.env.store.get(this.ref())?.state === 'started') return this.finish({ kind: 'gone' }, 0, undefined);
@@ -146,7 +166,8 @@ export class Execution {
     }
     const parsed = parseDocument(ex);
     if (!parsed.ok) return this.reject(parsed.reason, ex.versionNumber);
-    const res = this.env.registry.resolve(parsed.doc);
+    const res = this.env.gate ? await this.checkSigned(this.env.gate, parsed.doc, ex, described?.timestamp) : this.env.registry.resolve(parsed.doc);
+    if (res === undefined) return;
     if (!res.ok) return this.reject(res.reason, ex.versionNumber);
     const handler = res.handler;
     this.policy = handler.restartPolicy ?? 'fail';
@@ -179,7 +200,7 @@ export class Execution {
     // A resumed or rerun execution is started again: keep what its handler saved before the restart.
     const saved = this.env.store.get(this.ref())?.handlerState;
     const expected = this.c.mode === 'resume' ? ex.versionNumber : ex.versionNumber + 1;
-    await this.env.store.markStarted({ ...this.ref(), handler, startedAt: Date.now(), versionNumber: expected, ...(saved ? { handlerState: saved } : {}) });
+    await this.env.store.markStarted({ ...this.ref(), handler, startedAt: Date.now(), versionNumber: expected, queuedAt: ex.queuedAt, ...(saved ? { handlerState: saved } : {}) });
     if (this.c.mode === 'resume') return ex.versionNumber;
     let version: number | undefined;
     try {
@@ -275,6 +296,29 @@ export class Execution {
     return { ending, version: progress.currentVersion };
   }
 
+  /**
+   * The signed-document checks (DESIGN.md §10), before a handler is even chosen: the handler sees
+   * only the signed `doc`. Resolves to the handler to run, or undefined when the verdict is out.
+   */
+  private async checkSigned(gate: TrustGate, doc: unknown, ex: JobExecution, timestamp: number | undefined): Promise<Resolution | undefined> {
+    const handlerOf = (d: unknown): string | undefined => {
+      const r = this.env.registry.resolve(d);
+      return r.ok ? r.handler.name : undefined;
+    };
+    const g = await gate.check({ document: doc, namespace: this.c.namespace, jobId: this.c.jobId, executionNumber: this.c.executionNumber, responseTimestamp: timestamp, handlerOf });
+    this.gateDetails = g.details;
+    if (!g.run) {
+      this.startedDurably = true;
+      if (g.status === 'REJECTED') this.log.warn({ reason: g.details['ija:reason'], detail: g.details['ija:detail'] }, 'job rejected: signature checks');
+      // A restarted execution is IN_PROGRESS already, and the service refuses IN_PROGRESS → REJECTED.
+      const status = g.status === 'REJECTED' && this.c.mode !== 'fresh' ? 'FAILED' : g.status;
+      await this.finish({ kind: 'report', status, details: {} }, ex.versionNumber, undefined);
+      return undefined;
+    }
+    this.accepted = g.accepted;
+    return g.handler ? { ok: true, handler: g.handler, document: g.document } : this.env.registry.resolve(g.document);
+  }
+
   private async reject(reason: string, version: number): Promise<void> {
     this.startedDurably = true; // the outcome is decided; a failure below must not run the job
     this.log.warn({ reason }, 'job rejected');
@@ -288,18 +332,22 @@ export class Execution {
         this.env.emit({ type: 'deferred', ref });
         return;
       case 'gone': {
-        await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' });
+        await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' }, this.queuedAt);
         // Nothing to send: `reported` also takes the execution's update out of the outbox.
         await this.env.store.markReported(ref);
         this.env.emit({ type: 'gone', ref });
         return;
       }
       case 'report': {
-        const details = sanitizeDetails(ending.details) ?? {};
+        // The check stage's keys first: the service keeps at most 10 entries.
+        const details = sanitizeDetails({ ...this.gateDetails, ...ending.details }) ?? {};
         const update = Object.keys(details).length > 0 ? { status: ending.status, statusDetails: details, expectedVersion: version } : { status: ending.status, expectedVersion: version };
-        await this.env.store.markFinished(ref, { status: ending.status, details }, update);
+        await this.env.store.markFinished(ref, { status: ending.status, details }, update, this.queuedAt);
         this.env.emit({ type: ending.status === 'REJECTED' ? 'rejected' : 'finished', ref, status: ending.status, details, ...(handler ? { handler } : {}) });
         this.env.kickOutbox();
+        if (this.accepted !== undefined && this.env.gate) {
+          await this.env.gate.outcome(this.accepted, ending.status).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not record the outcome in the replay ledger'));
+        }
       }
     }
   }

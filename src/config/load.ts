@@ -58,6 +58,7 @@ const PATH_KEYS: readonly string[] = [
   'pkcs11.pinFile',
   'pkcs11.library',
   'stateDirectory',
+  'trust.storeFile',
   'handlers.directories[]',
   'handlers.scriptDirectories[]',
 ];

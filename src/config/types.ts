@@ -9,6 +9,13 @@ export interface Pkcs11Config {
   pinEnv?: string;
 }
 
+export interface TrustConfig {
+  storeFile: string;
+  mode: 'enforce' | 'audit';
+  labels: string[];
+  allowUnsigned: { handler: string; minIntervalSeconds: number }[];
+}
+
 export interface AgentConfig {
   thingName: string;
   mqtt: {
@@ -43,5 +50,7 @@ export interface AgentConfig {
     options: Record<string, Record<string, unknown>>;
   };
   stateDirectory: string;
+  /** Signed job documents (docs/SIGNING.md); absent: no signature is checked. */
+  trust?: TrustConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }

@@ -26,7 +26,8 @@ import { applyJobTemplate } from './jobs/template-jobs';
 import { TemplateStore, createJobTemplate, deleteJobTemplate, describeJobTemplate, listJobTemplates } from './jobs/templates';
 import type { PageQuery } from './jobs/templates';
 import { validThing } from './jobs/validate';
-import { describeManagedJobTemplate, listManagedJobTemplates } from './jobs/managed-templates/api';
+import { describeManagedJobTemplate, listManagedJobTemplates, managedFromArn } from './jobs/managed-templates/api';
+import { templateDocument } from './jobs/managed-templates/parameters';
 import { World } from './jobs/world';
 
 export { DEFAULT_SIM_OPTIONS };
@@ -61,6 +62,7 @@ export class JobsService {
       roll: (thing) => this.roll(thing),
       consistencyMs: (thing) => this.faultsFor(thing).eventualConsistencyMs,
       duplicateNotifyNext: (thing) => this.faultsFor(thing).duplicateNotifyNext === true,
+      refused: init.onRefusal ?? (() => undefined),
     };
   }
 
@@ -255,8 +257,12 @@ export class JobsService {
     return this.flushed(admin.deleteJobExecution(this.world, jobId, thing, executionNumber, o));
   }
 
-  getJobDocument(jobId: string): Result<{ document: string }> {
-    return admin.getJobDocument(this.world, jobId);
+  getJobDocument(jobId: string, beforeSubstitution = false): Result<{ document: string }> {
+    return admin.getJobDocument(this.world, jobId, beforeSubstitution, (job) => {
+      if (job.jobTemplateArn === undefined || job.documentParameters === undefined) return undefined;
+      const t = managedFromArn(this.names, job.jobTemplateArn);
+      return t?.ok ? templateDocument(t.value) : undefined;
+    });
   }
 
   listJobs(q: admin.ListJobsQuery): Result<Obj> {

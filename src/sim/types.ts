@@ -48,8 +48,25 @@ export interface SimOptions {
   responsesToRequesterOnly: boolean;
   /** §8.1 check order for a duplicate terminal update with expectedVersion: version first (default) or terminal first. */
   duplicateTerminalCheck: 'version-first' | 'terminal-first';
-  /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
+  /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` and `${aws:iot:s3-presigned-url-v2:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
+  /**
+   * §10.22 the URL a placeholder becomes: virtual-hosted (`https://BUCKET.s3.REGION.amazonaws.com/KEY`,
+   * default) whatever form was written, or the form written (path-style stays path-style).
+   */
+  presignedUrlStyle: 'virtual-hosted' | 'as-written';
+  /**
+   * §10.23 statusDetails values: `whitespace` (default) accepts line feed, carriage return and tab and
+   * refuses every other `\p{C}` character; `strict` refuses all of `\p{C}` as the API model's pattern says.
+   */
+  statusDetailsControlChars: 'whitespace' | 'strict';
+  /** §10.24 QoS of an answer handed to the requester by the embedded broker: 0 (default) or 1. */
+  answerQos: 0 | 1;
+  /**
+   * §2.6 drop object members whose value is null from job documents on delivery, as AWS was
+   * reported to do (2018, 2024); off by default. A signed envelope survives it: its payload is base64url.
+   */
+  stripNulls: boolean;
   /**
    * docs/ROLLOUT.md §R.1: executions per minute for a job without `jobExecutionsRolloutConfig`;
    * 0 (default) creates them all at once, 1000 reads AWS's documented default as applying to every job.
@@ -64,6 +81,10 @@ export interface SimOptions {
    * job becomes REMOVED (default), or keeps running and may still report ('keep').
    */
   inProgressOnLeave: 'REMOVED' | 'keep';
+  /** docs/PROVISIONING.md: `enabled` of a provisioning template created without it (AWS documents no default). */
+  templateEnabledByDefault: boolean;
+  /** docs/PROVISIONING.md: after a successful RegisterThing the ownership token works again until it expires, or is spent. */
+  ownershipTokenReuse: 'until-expiry' | 'single-use';
 }
 
 /** Fault injection, per thing, switchable at run time (`*` = every thing). */
@@ -91,6 +112,16 @@ export interface Publication {
   /** Which thing this message concerns (fronts apply per-thing faults). */
   thing: string;
   kind: 'response' | 'notification';
+  /** Encoding on the wire: JSON (default) or CBOR (the provisioning API's `…/cbor` topics). */
+  format?: 'cbor';
+}
+
+/** An MQTT connection as the provisioning API sees it. */
+export interface Connection {
+  clientId: string;
+  /** The certificate the connection authenticated with (unknown through an external broker). */
+  certificateId?: string;
+  thing?: string;
 }
 
 /** An error in the AWS restJson1 sense: `name` is the x-amzn-ErrorType. */
@@ -137,8 +168,21 @@ export interface UpdateJobInput {
   [member: string]: unknown;
 }
 
+/** A device-plane request the service refused, for the log (docs/PROTOCOL.md §3.1). */
+export interface Refusal {
+  thing: string;
+  /** MQTT topic or HTTPS operation. */
+  request: string;
+  clientId?: string;
+  clientToken?: unknown;
+  code: string;
+  message: string;
+}
+
 export interface ServiceInit {
   clock: Clock;
+  /** Told of every device-plane refusal, so the user rehearsing a device can see why. */
+  onRefusal?: (r: Refusal) => void;
   options?: Partial<SimOptions>;
   publish: (p: Publication) => void;
   /** Random source for fault injection (seeded in tests). */

@@ -124,7 +124,7 @@ export function fleetRoutes(s: FleetService): Route[] {
     {
       method: 'GET',
       path: ['jobs', ':jobId', 'job-document'],
-      run: (r) => withQuery(r.query, { beforeSubstitution: 'boolean' }, () => s.getJobDocument(r.params.jobId ?? '')),
+      run: (r) => withQuery(r.query, { beforeSubstitution: 'boolean' }, (q) => s.getJobDocument(r.params.jobId ?? '', flag(q.beforeSubstitution) === true)),
     },
     {
       method: 'GET',

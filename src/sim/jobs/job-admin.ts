@@ -92,9 +92,18 @@ export function deleteJobExecution(w: World, jobId: string, thing: string, execu
   return { ok: true, value: {} };
 }
 
-export function getJobDocument(w: World, jobId: string): Result<{ document: string }> {
+/**
+ * GetJobDocument: the document as stored, with `documentParameters` substituted; with
+ * `beforeSubstitution`, a managed template's document with its `${aws:iot:parameter:…}`
+ * placeholders in place (`template` gives it). Presigned-URL placeholders stay as created either
+ * way: they are substituted only when a device fetches the document (docs/PROTOCOL.md §2.6).
+ * An operator compares this with what was signed (docs/SIGNING.md).
+ */
+export function getJobDocument(w: World, jobId: string, beforeSubstitution: boolean, template: (job: JobRecord) => string | undefined): Result<{ document: string }> {
   const found = jobIn(w, jobId, undefined);
-  return found.ok ? { ok: true, value: { document: found.value.document } } : found;
+  if (!found.ok) return found;
+  const before = beforeSubstitution ? template(found.value) : undefined;
+  return { ok: true, value: { document: before ?? found.value.document } };
 }
 
 export interface ListJobsQuery extends Page {

@@ -24,10 +24,16 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   responsesToRequesterOnly: true,
   duplicateTerminalCheck: 'version-first',
   presignPlaceholders: true,
+  presignedUrlStyle: 'virtual-hosted',
+  statusDetailsControlChars: 'whitespace',
+  answerQos: 0,
+  stripNulls: false,
   defaultRolloutPerMinute: 0,
   abortCounting: 'things',
   lateTargetsWaitForWindow: true,
   inProgressOnLeave: 'REMOVED',
+  templateEnabledByDefault: false,
+  ownershipTokenReuse: 'until-expiry',
 } satisfies SimOptions);
 
 /** What each option accepts: its values, or any number / boolean. The compiler keeps it complete. */
@@ -50,10 +56,16 @@ const OPTION_VALUES: { readonly [K in keyof SimOptions]: readonly SimOptions[K][
   responsesToRequesterOnly: 'boolean',
   duplicateTerminalCheck: ['version-first', 'terminal-first'],
   presignPlaceholders: 'boolean',
+  presignedUrlStyle: ['virtual-hosted', 'as-written'],
+  statusDetailsControlChars: ['whitespace', 'strict'],
+  answerQos: [0, 1],
+  stripNulls: 'boolean',
   inProgressOnLeave: ['REMOVED', 'keep'],
   defaultRolloutPerMinute: 'number',
   abortCounting: ['things', 'executions'],
   lateTargetsWaitForWindow: 'boolean',
+  templateEnabledByDefault: 'boolean',
+  ownershipTokenReuse: ['until-expiry', 'single-use'],
 };
 
 /** Why `key=value` is not a valid option, or undefined: a typo must not silently leave the default in place. */
