@@ -1,6 +1,6 @@
 /**
  * Payloads of the provisioning MQTT API: JSON or CBOR by the topic's suffix, the same keys in both
- * (docs/PROVISIONING.md §1.2), and the error every `…/rejected` answer carries.
+ * (docs/PROVISIONING.md §1), and the error every `…/rejected` answer carries.
  */
 import { Decoder } from 'cbor-x';
 import type { PayloadFormat } from './prov-topics';
