@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { decode, encode } from 'cbor-x';
+import { decodeFirstSync as decode, encode } from 'cbor';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import {
