@@ -4,8 +4,9 @@ const importX = require('eslint-plugin-import-x');
 
 // module -> modules it may import (besides itself). Everything else under src/ is off limits.
 const layers = {
-  cli: ['agent', 'handlers', 'jobs', 'store', 'transport', 'config', 'sim', 'trust', 'lib', 'index.ts'],
-  agent: ['jobs', 'handlers', 'store', 'transport', 'config', 'trust', 'lib'],
+  cli: ['agent', 'identity', 'handlers', 'jobs', 'store', 'transport', 'config', 'sim', 'trust', 'lib', 'index.ts'],
+  agent: ['identity', 'jobs', 'handlers', 'store', 'transport', 'config', 'trust', 'lib'],
+  identity: ['transport', 'config', 'lib'],
   handlers: ['lib', 'config'],
   jobs: ['transport', 'lib'],
   store: ['lib'],

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import type { ProcessRunner } from '../handlers/api';
+import type { IdentityControl, ProcessRunner } from '../handlers/api';
 import { handlerOptions } from '../handlers/registry';
 import type { JobsApi } from '../jobs/api';
 import type { MqttJobsClient } from '../jobs/mqtt-client';
@@ -69,6 +69,8 @@ export interface AgentDeps {
   notifier?: Notifier;
   /** This device's certificate validity, to tell a wrong clock from a refused certificate. */
   certificate?: CertificateWindow;
+  /** The identity capability handlers get (rotate-certificate), with config `provisioning`. */
+  identityFor?: (jobId: string) => IdentityControl;
   /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
   gate?: TrustGate;
 }
@@ -156,6 +158,7 @@ export class Agent extends EventEmitter {
       progressIntervalMs: cfg.jobs.progressIntervalSeconds * 1000,
       defaultTimeoutSeconds: cfg.handlers.defaultTimeoutSeconds,
       optionsFor: (name) => handlerOptions(cfg.handlers, name),
+      ...(d.identityFor ? { identityFor: d.identityFor } : {}),
       kickOutbox: () => this.outbox.kick(),
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
       ...(d.gate ? { gate: d.gate } : {}),

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HandlerContext, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
+import type { HandlerContext, IdentityControl, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
 import { handlerLogger } from '../handlers/logger';
 import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
@@ -55,6 +55,8 @@ export interface ExecutionEnv {
   defaultTimeoutSeconds: number;
   /** Options a handler sees as `ctx.options` (config `handlers.options[name]`, plus `allowShell` for exec). */
   optionsFor(handler: string): Readonly<Record<string, unknown>>;
+  /** The identity capability for one job, when the agent manages a provisioned identity. */
+  identityFor?(jobId: string): IdentityControl;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
   /** With `trust` configured: the signed-document checks every execution passes before anything runs. */
@@ -277,6 +279,7 @@ export class Execution {
       saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
       savedState: this.env.store.get(this.ref())?.handlerState,
       options: this.env.optionsFor(handler.name),
+      ...(this.env.identityFor ? { identity: this.env.identityFor(this.c.jobId) } : {}),
     };
     let result: Parameters<typeof endingOf>[0];
     try {

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { HandlerContext, HandlerLogger, HandlerResult, JobHandler, JobInfo, ProcessRunner, StatusDetails } from './api';
+import type { HandlerContext, HandlerLogger, HandlerResult, IdentityControl, JobHandler, JobInfo, ProcessRunner, StatusDetails } from './api';
 import { createProcessRunner } from './process';
 
 export interface TestContextOptions<Doc> {
@@ -21,6 +21,8 @@ export interface TestContextOptions<Doc> {
   /** Let the process helper honour `shell: true` (the agent's `handlers.allowShell`). */
   allowShell?: boolean;
   exec?: ProcessRunner;
+  /** The identity capability (`ctx.identity`), for handlers that use it. */
+  identity?: IdentityControl;
 }
 
 export interface LogRecord {
@@ -66,6 +68,7 @@ export function createTestContext<Doc = unknown>(opts: TestContextOptions<Doc>):
     },
     savedState: opts.savedState,
     options: Object.freeze({ ...opts.options }),
+    ...(opts.identity ? { identity: opts.identity } : {}),
     progressCalls,
     savedStates,
     logs,
