@@ -17,7 +17,8 @@ Options:
   --state-dir DIR        certificates, endpoints.json (required)
   --things a,b           things to provision (default: thing1)
   --host H               listen address (default 127.0.0.1)
-  --mqtt-port N          embedded broker port, 0 = any free port (default 0)
+  --mqtt-port N          embedded broker port, 0 = any free port (default 0); 443 for an unmodified
+                         AWS IoT Device Client (ALPN x-amzn-mqtt-ca; needs root or CAP_NET_BIND_SERVICE)
   --https-port N         data plane port (default 0)
   --control-port N       control plane port (default 0)
   --broker URL           join this broker (mqtts://HOST:PORT) instead of embedding one

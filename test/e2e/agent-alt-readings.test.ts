@@ -1,7 +1,8 @@
 /**
  * The agent against the other reading of every open point that decides its behaviour (docs/PROTOCOL.md §10): the
  * API reference's namespaced notify topic, TerminalStateReached for updates and describes of a
- * terminal execution, ThrottlingException as HTTP 400. The agent must work the same.
+ * terminal execution, ThrottlingException as HTTP 400, statusDetails refusing every control
+ * character (line feeds too), presigned URLs kept path-style. The agent must work the same.
  */
 import { CancelJobCommand } from '@aws-sdk/client-iot';
 import { AgentProcess, agentConfig, waitFor } from '../support/agent-proc';
@@ -23,6 +24,8 @@ beforeAll(async () => {
         throttlingStatus: 400,
         mqttThingName: true,
         allowRejectFromInProgress: true,
+        statusDetailsControlChars: 'strict',
+        presignedUrlStyle: 'as-written',
       },
     },
   });
@@ -59,6 +62,19 @@ describe('agent under the alternative protocol readings', () => {
     await agent.waitForLog((l) => l.msg === 'outcome reported' && l.jobId === 'alt-throttled', 45_000);
     stack.sim.runtime.service.setFaults(thing, {});
     expect(statusOf(stack, 'alt-throttled', thing)).toBe('SUCCEEDED');
+
+    // Output with line feeds, as the Device Client's documents produce it: the agent's sanitiser makes
+    // it pass even where the service refuses every control character (§10.23).
+    await createJob(stack, 'alt-lines', thing, {
+      version: '1.0',
+      includeStdOut: 'true',
+      steps: [{ action: { name: 'two-lines', type: 'runCommand', input: { command: 'printf,one\\ntwo\\n' }, runAsUser: '' } }],
+    });
+    await agent.waitForLog((l) => l.msg === 'outcome reported' && l.jobId === 'alt-lines');
+    expect(statusOf(stack, 'alt-lines', thing)).toBe('SUCCEEDED');
+    const details = stack.sim.runtime.service.describeJobExecutionControl('alt-lines', thing);
+    const stdout = details.ok ? (details.value.execution.statusDetails as { detailsMap: Record<string, string> }).detailsMap.stdout : undefined;
+    expect(stdout).toMatch(/^one.two.?$/);
     agent.kill('SIGTERM');
     expect((await agent.exited).code).toBe(0);
   });

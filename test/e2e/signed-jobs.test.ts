@@ -1,7 +1,7 @@
 /**
  * Signed job documents end to end (docs/SIGNING.md): the built agent against mosquitto over mTLS
  * and the sim, which strips null members on delivery as AWS was reported to. A signed job runs; an
- * unsigned one, a replayed one and an expired one are REJECTED with `ija:reason` and their handler
+ * unsigned one and an expired one are REJECTED with `ija:reason` and their handler
  * never starts; kill -9 between start and report never runs a job twice; a 1970 wall clock
  * (libfaketime) neither refuses a valid envelope nor accepts an expired one.
  */

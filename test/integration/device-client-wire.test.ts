@@ -39,6 +39,17 @@ function capture(): { logs: Record<string, unknown>[]; log: ReturnType<typeof cr
   return { logs, log: createLogger({ level: 'info', destination }) };
 }
 
+/** Resolves once a `request refused` line matching `pred` is in the front's log (written when the response has gone out). */
+function waitForLine(front: Front, pred: (l: Record<string, unknown>) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (front.logs.some((l) => l.msg === 'request refused' && pred(l))) resolve();
+      else setImmediate(check);
+    };
+    check();
+  });
+}
+
 const FRONTS: [string, (options: Partial<SimOptions>) => Promise<Front>][] = [
   [
     'embedded broker',
@@ -116,7 +127,8 @@ describe.each(FRONTS)('the Device Client wire over the %s', (frontName, startFro
       expect(execution(sim, s.jobId)).toMatchObject({ status: s.out.status, statusDetails: { detailsMap: details } });
     }
     expect(d.log.received.filter((m) => m.topic.endsWith('/update/rejected'))).toEqual([]);
-    // "Five SUBSCRIBEs at QoS 1": notifications arrive at QoS 1 on both fronts.
+    // "Five SUBSCRIBEs at QoS 1": all granted at QoS 1, and notifications arrive at QoS 1 on both fronts.
+    expect(d.log.granted).toEqual([1, 1, 1, 1, 1]);
     expect(d.log.received.filter((m) => m.topic === 'notify-next').every((m) => m.qos === 1)).toBe(true);
     if (frontName === 'embedded broker') {
       // "with ALPN available (always, on Linux) it connects … with ALPN `x-amzn-mqtt-ca`": selected, as AWS does.
@@ -147,6 +159,17 @@ describe.each(FRONTS)('the Device Client wire over the %s', (frontName, startFro
       reason: 'statusDetails.stdout contains control characters',
     });
     expect(typeof line?.clientToken).toBe('string');
+    // A refused control-plane call leaves its line too: the request and the reason.
+    const res = await fetch(`${sim.endpoints.controlPlane}/jobs/no-such-job`);
+    expect(res.status).toBe(404);
+    await res.text();
+    await waitForLine(front, (l) => l.front === 'control plane');
+    expect(front.logs.find((l) => l.msg === 'request refused' && l.front === 'control plane')).toMatchObject({
+      level: 'info',
+      request: 'GET /jobs/no-such-job',
+      status: 404,
+      code: 'ResourceNotFoundException',
+    });
   }, 30_000);
 
   it('hands a restarted device its IN_PROGRESS execution back from start-next, unchanged', async () => {

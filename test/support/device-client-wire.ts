@@ -44,6 +44,8 @@ export interface DcWireLog {
   ran: string[];
   /** The ALPN protocol the TLS handshake selected (false: none). */
   alpn: string | false;
+  /** The QoS the broker granted each of its subscriptions. */
+  granted: number[];
 }
 
 const SUFFIXES = ['start-next/accepted', 'start-next/rejected', 'notify-next', '+/update/accepted', '+/update/rejected'];
@@ -58,7 +60,7 @@ export function dcNormalise(doc: unknown): string {
 }
 
 export class DeviceClientWire {
-  readonly log: DcWireLog = { received: [], sent: [], ran: [], alpn: false };
+  readonly log: DcWireLog = { received: [], sent: [], ran: [], alpn: false, granted: [] };
   private client: MqttClient | undefined;
   private last: { jobId: string; doc: string; executionNumber: number } | undefined;
   private readonly waiters: { check: () => boolean; resolve: () => void }[] = [];
@@ -104,7 +106,10 @@ export class DeviceClientWire {
     });
     const sock = client.stream as unknown as { alpnProtocol?: string | false };
     this.log.alpn = sock.alpnProtocol ?? false;
-    for (const s of SUFFIXES) await client.subscribeAsync(this.topic(s), { qos: 1 });
+    for (const s of SUFFIXES) {
+      const granted = await client.subscribeAsync(this.topic(s), { qos: 1 });
+      this.log.granted.push(...granted.map((g) => g.qos));
+    }
     await this.publish('start-next', {});
   }
 

@@ -20,6 +20,7 @@ import { createServer } from 'node:tls';
 import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { parseRequestTopic, isServiceOnlyTopic } from '../../jobs/topics';
+import { AgentError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import type { SimRuntime } from '../runtime';
 import type { Connection, Publication } from '../types';
@@ -234,7 +235,12 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   // A refused handshake is a refusal the user rehearsing a device needs to see (wrong CA, no certificate, ALPN).
   server.on('tlsClientError', (err, sock) => o.log.info({ remote: sock.remoteAddress, reason: err.message }, 'TLS client refused'));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // Port 443 is how an unmodified Device Client connects; say how to get it rather than just EACCES.
+      if (err.code === 'EACCES' && o.port < 1024)
+        reject(new AgentError('PortNotAllowed', `cannot listen on port ${o.port}: binding a port below 1024 needs root or CAP_NET_BIND_SERVICE (docs/PROTOCOL.md §1.8)`));
+      else reject(err);
+    });
     server.listen(o.port, o.host, () => resolve());
   });
   return {
