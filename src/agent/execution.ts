@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HandlerContext, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
+import type { HandlerContext, JobHandler, NetworkAccess, ProcessRunner, RestartPolicy } from '../handlers/api';
 import { handlerLogger } from '../handlers/logger';
 import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
@@ -53,6 +53,8 @@ export interface ExecutionEnv {
   optionsFor(handler: string): Readonly<Record<string, unknown>>;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
+  /** The way out for handlers (the proxy configuration). */
+  network: NetworkAccess;
 }
 
 function callOpts(ns: string, timeoutMs: number): CallOptions {
@@ -256,6 +258,7 @@ export class Execution {
       saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
       savedState: this.env.store.get(this.ref())?.handlerState,
       options: this.env.optionsFor(handler.name),
+      network: this.env.network,
     };
     let result: Parameters<typeof endingOf>[0];
     try {

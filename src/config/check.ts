@@ -248,6 +248,23 @@ async function checkPkcs11(r: Report, cfg: AgentConfig, opts: CheckOptions): Pro
   }
 }
 
+/** The proxy's password file is a secret like the key file; its CA must be readable. */
+async function checkProxy(r: Report, cfg: AgentConfig): Promise<void> {
+  const p = cfg.proxy;
+  if (p === undefined || p === false) return;
+  if (p.passwordFile !== undefined) {
+    const text = await secretFile(r, 'proxy.passwordFile', p.passwordFile);
+    if (text !== undefined && text.split(/\r?\n/)[0] === '') r.error('proxy.passwordFile', `${p.passwordFile}: the first line (the password) is empty`);
+  }
+  if (p.caFile !== undefined && (await readableFile(r, 'proxy.caFile', p.caFile))) {
+    if (!/-----BEGIN CERTIFICATE-----/.test(await fsp.readFile(p.caFile, 'utf8'))) r.error('proxy.caFile', `${p.caFile} holds no PEM certificate`);
+  }
+  if (p.caFile !== undefined && !p.url.startsWith('https:')) r.warn('proxy.caFile', `only used for an https:// proxy, not ${p.url.split(':')[0] ?? ''}://`);
+  if (/^socks5h?:/.test(p.url) && cfg.mqtt.transport === 'aws-crt') {
+    r.error('proxy.url', 'mqtt.transport "aws-crt" cannot use a SOCKS5 proxy for MQTT (aws-crt tunnels through HTTP proxies only): use an http:// or https:// proxy, or mqtt.transport "mqtt"');
+  }
+}
+
 function checkConnection(r: Report, cfg: AgentConfig): void {
   if (cfg.mqtt.port === 443 && !cfg.mqtt.alpn) r.warn('mqtt.alpn', 'port 443 needs alpn: true for MQTT with a client certificate (ALPN x-amzn-mqtt-ca)');
   if (cfg.mqtt.port !== 443 && cfg.mqtt.alpn) r.warn('mqtt.alpn', `ALPN x-amzn-mqtt-ca is meant for port 443, not ${cfg.mqtt.port}`);
@@ -262,5 +279,6 @@ export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Pr
   await checkHandlerDirectories(r, cfg);
   await checkGreengrass(r, cfg, opts);
   await checkPkcs11(r, cfg, opts);
+  await checkProxy(r, cfg);
   return { errors: r.errors, warnings: r.warnings };
 }

@@ -58,6 +58,8 @@ const PATH_KEYS: readonly string[] = [
   'pkcs11.pinFile',
   'pkcs11.library',
   'stateDirectory',
+  'proxy.passwordFile',
+  'proxy.caFile',
   'handlers.directories[]',
   'handlers.scriptDirectories[]',
 ];

@@ -9,6 +9,19 @@ export interface Pkcs11Config {
   pinEnv?: string;
 }
 
+/** The `proxy` key (docs/ARCHITECTURE.md §9): one way out for everything the agent opens. */
+export interface ProxyConfig {
+  /** `http://host:port`, `https://host:port` (TLS to the proxy) or `socks5://host:port`. */
+  url: string;
+  username?: string;
+  /** File holding the proxy password (mode 0600, like the key file); never logged. */
+  passwordFile?: string;
+  /** CA the HTTPS proxy's certificate is verified against (default: the system store). */
+  caFile?: string;
+  /** Hosts reached directly: names, domain suffixes, IPs, CIDRs. */
+  noProxy: string[];
+}
+
 export interface AgentConfig {
   thingName: string;
   mqtt: {
@@ -43,5 +56,7 @@ export interface AgentConfig {
     options: Record<string, Record<string, unknown>>;
   };
   stateDirectory: string;
+  /** Absent: the environment's HTTPS_PROXY / ALL_PROXY / NO_PROXY apply. `false`: never a proxy. */
+  proxy?: ProxyConfig | false;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }
