@@ -5,6 +5,8 @@
  * direct TCP connection. Callers run their own TLS over the returned stream.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { monotonicMs } from '../lib/clock';
+import { AUTH_RETRY_MS, ProxyError } from './errors';
 import { httpConnect } from './http-connect';
 import { describeProxy, type ProxySettings } from './settings';
 import { socks5Connect } from './socks5';
@@ -50,8 +52,41 @@ function direct(host: string, port: number, o: DialOptions): Promise<Socket> {
   });
 }
 
+/**
+ * After the proxy refused our login, nobody (MQTT, data plane, downloads) tries again before the
+ * hold ends: a proxy locks an account after a few failures, whoever makes them.
+ */
+class AuthHold {
+  private until = 0;
+  private last: ProxyError | undefined;
+
+  check(): void {
+    const left = this.until - monotonicMs();
+    if (this.last === undefined || left <= 0) return;
+    const again = new Date(Date.now() + left).toISOString();
+    throw new ProxyError('auth', `${this.last.message}; not tried again before ${again}`, { status: this.last.status, retryAfterMs: left });
+  }
+
+  async guard(attempt: Promise<Socket>): Promise<Socket> {
+    try {
+      return await attempt;
+    } catch (err) {
+      if (err instanceof ProxyError && err.kind === 'auth') {
+        this.last = err;
+        this.until = monotonicMs() + AUTH_RETRY_MS;
+      }
+      throw err;
+    }
+  }
+}
+
 export function createDialer(proxy: ProxySettings | undefined): Dialer {
   const route = (host: string): ProxySettings | undefined => (proxy === undefined || proxy.noProxy.matches(host) ? undefined : proxy);
+  const hold = new AuthHold();
+  const through = async (p: ProxySettings, host: string, port: number, o: DialOptions): Promise<Socket> => {
+    hold.check();
+    return hold.guard(tunnel(p, host, port, o));
+  };
   return {
     route,
     proxyFor: (host) => {
@@ -60,7 +95,7 @@ export function createDialer(proxy: ProxySettings | undefined): Dialer {
     },
     connect: (host, port, o = {}) => {
       const p = route(host);
-      return p === undefined ? direct(host, port, o) : tunnel(p, host, port, o);
+      return p === undefined ? direct(host, port, o) : through(p, host, port, o);
     },
   };
 }

@@ -28,10 +28,11 @@ export class ProxyError extends AgentError {
   readonly status?: number;
   /** The least wait before the next attempt. */
   readonly retryAfterMs?: number;
-  constructor(kind: ProxyErrorKind, message: string, opts: { status?: number; cause?: unknown } = {}) {
+  constructor(kind: ProxyErrorKind, message: string, opts: { status?: number | undefined; cause?: unknown; retryAfterMs?: number } = {}) {
     super(`Proxy.${kind}`, message, { retryable: true, cause: opts.cause });
     this.kind = kind;
     if (opts.status !== undefined) this.status = opts.status;
-    if (kind === 'auth') this.retryAfterMs = AUTH_RETRY_MS;
+    const floor = opts.retryAfterMs ?? (kind === 'auth' ? AUTH_RETRY_MS : undefined);
+    if (floor !== undefined) this.retryAfterMs = floor;
   }
 }
