@@ -16,7 +16,7 @@ import { startDante, startStunnel, startTinyproxy, type RealProxy } from '../sup
 import { startStack, type Stack } from '../support/stack';
 import { createJob, handlerRuns, statusOf, terminalCount } from './helpers';
 
-const THINGS = ['px-http', 'px-socks', 'px-https', 'px-badpw', 'px-down', 'px-cut', 'px-env', 'px-off'];
+const THINGS = ['px-http', 'px-socks', 'px-https', 'px-badpw', 'px-down', 'px-cut', 'px-env', 'px-off', 'px-crt-http', 'px-crt-https'];
 let stack: Stack;
 let files: HttpsFileServer;
 let auth: RealProxy;
@@ -64,9 +64,10 @@ interface Started {
   downloads: string;
 }
 
-async function start(thing: string, proxy: Record<string, unknown> | false | undefined, o: { env?: NodeJS.ProcessEnv; direct?: boolean; notify?: string; namespace?: boolean } = {}): Promise<Started> {
+async function start(thing: string, proxy: Record<string, unknown> | false | undefined, o: { env?: NodeJS.ProcessEnv; direct?: boolean; notify?: string; namespace?: boolean; transport?: string } = {}): Promise<Started> {
   const namespace = o.namespace ?? true;
-  const setup = await agentConfig(stack, thing, thing, { mqtt: { endpoint: o.direct ? '127.0.0.1' : 'localhost' }, jobs: namespace ? { namespaces: ['dp'] } : {} });
+  const mqtt = { endpoint: o.direct ? '127.0.0.1' : 'localhost', ...(o.transport ? { transport: o.transport } : {}) };
+  const setup = await agentConfig(stack, thing, thing, { mqtt, jobs: namespace ? { namespaces: ['dp'] } : {} });
   const downloads = join(stack.dir, `downloads-${thing}`);
   await mkdir(downloads, { recursive: true });
   const config = setup.config as { jobs: Record<string, unknown>; handlers: { options: Record<string, unknown> }; proxy?: unknown };
@@ -216,5 +217,32 @@ describe('configuration from the environment', () => {
     await agent.waitForLog(finished('off-1'));
     expect(agent.count((l) => l.msg === 'connections go through a proxy')).toBe(0);
     expect(auth.log()).toBe(before);
+  });
+});
+
+describe('the aws-crt transport (its own HTTP proxy support for MQTT)', () => {
+  it.each([
+    ['an HTTP proxy with Basic auth', 'px-crt-http'],
+    ['an HTTPS proxy verified against proxy.caFile', 'px-crt-https'],
+  ])('runs jobs through %s', async (_title, thing) => {
+    let proxy: Record<string, unknown>;
+    let saw: () => string;
+    if (thing === 'px-crt-http') {
+      proxy = { url: auth.url, username: 'alice', passwordFile };
+      saw = () => auth.log();
+    } else {
+      const inner = await startTinyproxy(stack.dir, { name: 'crt-behind-stunnel' });
+      const stunnel = await startStunnel(stack.dir, inner, { name: 'crt-stunnel' });
+      stops.push(() => stunnel.stop(), () => inner.stop());
+      proxy = { url: stunnel.url, caFile: stunnel.caFile };
+      saw = () => inner.log();
+    }
+    await createJob(stack, `${thing}-1`, thing, { operation: 'record' });
+    await createJob(stack, `${thing}-2`, thing, { operation: 'record' }, { namespaceId: 'dp' });
+    const { agent } = await start(thing, proxy, { transport: 'aws-crt' });
+    await agent.waitForLog(finished(`${thing}-1`));
+    await agent.waitForLog(finished(`${thing}-2`));
+    expect(saw()).toMatch(new RegExp(`CONNECT localhost:${stack.broker.port} HTTP/1\\.1`));
+    expect(agent.raw.join('\n')).not.toContain('s3cret');
   });
 });
