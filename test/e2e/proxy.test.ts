@@ -16,7 +16,7 @@ import { startDante, startStunnel, startTinyproxy, type RealProxy } from '../sup
 import { startStack, type Stack } from '../support/stack';
 import { createJob, handlerRuns, statusOf, terminalCount } from './helpers';
 
-const THINGS = ['px-http', 'px-socks', 'px-https', 'px-badpw', 'px-down', 'px-cut', 'px-env', 'px-off', 'px-crt-http', 'px-crt-https'];
+const THINGS = ['px-check', 'px-http', 'px-socks', 'px-https', 'px-badpw', 'px-down', 'px-cut', 'px-env', 'px-off', 'px-crt-http', 'px-crt-https'];
 let stack: Stack;
 let files: HttpsFileServer;
 let auth: RealProxy;
@@ -64,7 +64,15 @@ interface Started {
   downloads: string;
 }
 
-async function start(thing: string, proxy: Record<string, unknown> | false | undefined, o: { env?: NodeJS.ProcessEnv; direct?: boolean; notify?: string; namespace?: boolean; transport?: string } = {}): Promise<Started> {
+interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  direct?: boolean;
+  notify?: string;
+  namespace?: boolean;
+  transport?: string;
+}
+
+async function writeConfig(thing: string, proxy: Record<string, unknown> | false | undefined, o: StartOptions): Promise<{ configFile: string; handlerLog: string; downloads: string }> {
   const namespace = o.namespace ?? true;
   const mqtt = { endpoint: o.direct ? '127.0.0.1' : 'localhost', ...(o.transport ? { transport: o.transport } : {}) };
   const setup = await agentConfig(stack, thing, thing, { mqtt, jobs: namespace ? { namespaces: ['dp'] } : {} });
@@ -75,10 +83,19 @@ async function start(thing: string, proxy: Record<string, unknown> | false | und
   config.handlers.options['download-file'] = { caFile: files.caFile, allowedDirectories: [downloads] };
   if (proxy !== undefined) config.proxy = proxy;
   await writeFile(setup.configFile, JSON.stringify(config, null, 2));
+  return { configFile: setup.configFile, handlerLog: setup.handlerLog, downloads };
+}
+
+function cli(args: string[], o: StartOptions): AgentProcess {
   const env = { ...o.env, ...(o.notify ? { NOTIFY_SOCKET: o.notify } : {}) };
-  const agent = new AgentProcess(['run', '--config', setup.configFile], env, o.direct ? undefined : [...isolated(), process.execPath, BIN]);
-  procs.push(agent);
-  return { agent, handlerLog: setup.handlerLog, downloads };
+  const p = new AgentProcess(args, env, o.direct ? undefined : [...isolated(), process.execPath, BIN]);
+  procs.push(p);
+  return p;
+}
+
+async function start(thing: string, proxy: Record<string, unknown> | false | undefined, o: StartOptions = {}): Promise<Started> {
+  const { configFile, handlerLog, downloads } = await writeConfig(thing, proxy, o);
+  return { agent: cli(['run', '--config', configFile], o), handlerLog, downloads };
 }
 
 function connects(p: RealProxy): number {
@@ -244,5 +261,27 @@ describe('the aws-crt transport (its own HTTP proxy support for MQTT)', () => {
     await agent.waitForLog(finished(`${thing}-2`));
     expect(saw()).toMatch(new RegExp(`CONNECT localhost:${stack.broker.port} HTTP/1\\.1`));
     expect(agent.raw.join('\n')).not.toContain('s3cret');
+  });
+});
+
+describe('check-config', () => {
+  it('opens one tunnel to the endpoint and says what the proxy answered', async () => {
+    const good = await writeConfig('px-check', { url: auth.url, username: 'alice', passwordFile }, {});
+    const ok = cli(['check-config', '--config', good.configFile], {});
+    expect((await ok.exited).code).toBe(0);
+    expect(ok.raw.join('\n')).toContain(`proxy http://alice@127.0.0.1:${auth.port} (from proxy): tunnel to localhost:${stack.broker.port} open (CONNECT answered HTTP 200)`);
+
+    const bad = join(stack.dir, 'check-bad-password');
+    await writeFile(bad, 'nope\n', { mode: 0o600 });
+    const refused = cli(['check-config', '--config', (await writeConfig('px-check', { url: auth.url, username: 'alice', passwordFile: bad }, {})).configFile], {});
+    expect((await refused.exited).code).toBe(2);
+    expect(refused.raw.join('\n')).toMatch(/no tunnel to localhost:\d+ \[auth\]: .*HTTP 401/);
+    expect(refused.raw.join('\n')).not.toContain('nope');
+
+    const strict = await startTinyproxy(stack.dir, { name: 'check-strict', connectPorts: [443] });
+    stops.push(() => strict.stop());
+    const port = cli(['check-config', '--config', (await writeConfig('px-check', undefined, {})).configFile], { env: { HTTPS_PROXY: strict.url } });
+    expect((await port.exited).code).toBe(2);
+    expect(port.raw.join('\n')).toMatch(/\(from HTTPS_PROXY\): no tunnel to localhost:\d+ \[refused\]: .*HTTP 403/);
   });
 });
