@@ -4,8 +4,8 @@ const importX = require('eslint-plugin-import-x');
 
 // module -> modules it may import (besides itself). Everything else under src/ is off limits.
 const layers = {
-  cli: ['agent', 'handlers', 'jobs', 'store', 'transport', 'net', 'config', 'sim', 'lib', 'index.ts'],
-  agent: ['jobs', 'handlers', 'store', 'transport', 'net', 'config', 'lib'],
+  cli: ['agent', 'handlers', 'jobs', 'store', 'transport', 'net', 'config', 'sim', 'trust', 'lib', 'index.ts'],
+  agent: ['jobs', 'handlers', 'store', 'transport', 'net', 'config', 'trust', 'lib'],
   handlers: ['net', 'lib', 'config'],
   jobs: ['transport', 'net', 'lib'],
   store: ['lib'],
@@ -13,6 +13,7 @@ const layers = {
   net: ['config', 'lib'],
   config: ['lib'],
   sim: ['jobs', 'lib'],
+  trust: ['lib'],
   lib: [],
 };
 const all = Object.keys(layers);
@@ -22,6 +23,22 @@ const zones = all.map((mod) => ({
   except: [`./${mod}`, ...layers[mod].map((m) => `./${m}`)],
   message: `src/${mod} may import only: ${layers[mod].join(', ') || 'nothing'} (docs/ARCHITECTURE.md §2).`,
 }));
+// Inside src/sim imports point down docs/ARCHITECTURE.md's list: start.ts → fronts/ → service.ts,
+// runtime.ts, clock.ts → jobs/ → registry/ → model.ts, types.ts.
+const simTop = ['./src/sim/start.ts'];
+const simFacade = ['./src/sim/service.ts', './src/sim/runtime.ts', './src/sim/clock.ts'];
+const simLayers = [
+  { target: './src/sim/fronts', above: simTop },
+  { target: simFacade, above: [...simTop, './src/sim/fronts'] },
+  { target: './src/sim/jobs', above: [...simTop, './src/sim/fronts', ...simFacade] },
+  { target: './src/sim/registry', above: [...simTop, './src/sim/fronts', ...simFacade, './src/sim/jobs'] },
+  { target: ['./src/sim/model.ts', './src/sim/types.ts'], above: [...simTop, './src/sim/fronts', ...simFacade, './src/sim/jobs', './src/sim/registry'] },
+];
+for (const { target, above } of simLayers) {
+  for (const from of above) {
+    zones.push({ target, from, message: `src/sim: ${[target].flat().join(', ')} may not import ${from} (imports point down the list in docs/ARCHITECTURE.md).` });
+  }
+}
 // Built-in handlers see only the public handler contract.
 zones.push({
   target: './handlers',

@@ -12,7 +12,7 @@ const common = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
   // p-queue and its helpers ship ESM only: let ts-jest turn them into CommonJS.
-  transformIgnorePatterns: ['/node_modules/(?!(p-queue|p-timeout|eventemitter3)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(p-queue|p-timeout|eventemitter3|canonicalize|jose)/)'],
 };
 
 // The agent's end-to-end suite runs once more with every agent on the aws-crt transport, so both

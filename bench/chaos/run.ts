@@ -7,7 +7,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSimPki } from '../../src/sim/pki-store';
+import { ensureSimPki } from '../../src/sim/registry/pki-store';
 import { startJobsService } from '../../src/sim/start';
 import type { JobsServiceHandle } from '../../src/sim/start';
 import { AgentProcess, runStatus, writeAgentSetup } from './agent';

@@ -8,7 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { systemClock } from '../../src/lib/clock';
-import { startControlPlane } from '../../src/sim/http-control-plane';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
 import { JobsService } from '../../src/sim/service';
 import { round } from '../support/stats';
 

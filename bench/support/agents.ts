@@ -42,6 +42,8 @@ export interface LaunchOptions {
   startLog?: string;
   /** NOTIFY_SOCKET for our agent (READY=1 via systemd-notify). */
   notifySocket?: string;
+  /** RELEASE: another standalone executable than release/'s (a side-by-side comparison of builds). */
+  executable?: string;
 }
 
 async function writeOurConfig(o: LaunchOptions): Promise<string> {
@@ -77,7 +79,7 @@ export async function launchAgent(o: LaunchOptions): Promise<Proc> {
   if (isOurs(o.kind)) {
     const configFile = await writeOurConfig(o);
     if (o.notifySocket) env['NOTIFY_SOCKET'] = o.notifySocket;
-    if (o.kind === 'release') return new Proc(releaseExecutable(), ['run', '--config', configFile], env);
+    if (o.kind === 'release') return new Proc(o.executable ?? releaseExecutable(), ['run', '--config', configFile], env);
     return new Proc(process.execPath, [join(repoRoot(), 'bin', 'iot-jobs-agent.js'), 'run', '--config', configFile], env);
   }
   const certs = o.stack.pki.things[o.thing];

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeBinary } from '../../packaging/runtime';
 import { repoRoot } from './proc';
 
 let exe: string | undefined;
@@ -20,4 +21,9 @@ export function releaseExecutable(): string {
   execFileSync('tar', ['-xzf', tarball, '-C', dir]);
   exe = join(dir, name, 'bin', 'iot-jobs-agent');
   return exe;
+}
+
+/** The executable's own runtime: the pinned x64 Node binary it was built from (the packaging cache). */
+export function pinnedNode(): string {
+  return nodeBinary('x64');
 }

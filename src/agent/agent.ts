@@ -17,6 +17,7 @@ import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import { directDialer, type Dialer } from '../net';
+import { RecentSet } from '../lib/recent';
 import type { Logger } from '../lib/log';
 import type { StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
@@ -25,6 +26,7 @@ import { Conditions } from './conditions';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
+import type { TrustGate } from './signed/gate';
 import { OutboxSender } from './outbox';
 import { ConnectLoop } from './connect-loop';
 import { ReadyQueue } from './ready';
@@ -69,13 +71,22 @@ export interface AgentDeps {
   certificate?: CertificateWindow;
   /** The way out for handlers (the proxy); default direct. */
   network?: Dialer;
+  /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
+  gate?: TrustGate;
 }
+
+/**
+ * Settled executions remembered for dedupe. Older ones are no longer listed by the service, and the
+ * journal keeps its own recent history (REPORTED_KEEP) for a late duplicate.
+ */
+const DONE_KEEP = 1_000;
 
 export class Agent extends EventEmitter {
   private stateValue: AgentState = 'idle';
   private readonly ready = new ReadyQueue<Candidate>();
   private readonly running = new Map<string, Execution>();
-  private readonly done = new Set<string>();
+  /** Executions settled by this process, the most recent only: memory must not grow per job. */
+  private readonly done = new RecentSet<string>(DONE_KEEP);
   private readonly truncated = new Set<string>();
   private readonly queue: PQueue;
   private readonly outbox: OutboxSender;
@@ -144,6 +155,7 @@ export class Agent extends EventEmitter {
       kickOutbox: () => this.outbox.kick(),
       network: d.network ?? directDialer,
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
+      ...(d.gate ? { gate: d.gate } : {}),
     };
   }
 

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinHandlers } from '../../handlers/_builtins';
-import type { AgentConfig } from '../config/types';
+import type { AgentConfig, TrustConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
 import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
 import { loadHandlers } from '../handlers/loader';
@@ -17,6 +17,7 @@ import { createProcessRunner } from '../handlers/process';
 import type { JobHandler } from '../handlers/api';
 import { HttpsJobsClient } from '../jobs/https-client';
 import { MqttJobsClient } from '../jobs/mqtt-client';
+import { buildTime } from '../lib/build-time';
 import type { Logger } from '../lib/log';
 import { createDialer, describeProxy, resolveProxy, type Dialer } from '../net';
 import { openStateStore } from '../store/file-store';
@@ -26,6 +27,9 @@ import type { Notifier } from './agent';
 import type { CertificateWindow } from './clock-trouble';
 import { mapRegistry } from './registry';
 import type { HandlerRegistry } from './registry';
+import { TrustGate } from './signed/gate';
+import { Ledger } from './signed/ledger';
+import { TrustHolder } from './signed/trust-holder';
 
 export interface CreateAgentOptions {
   log: Logger;
@@ -122,5 +126,15 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   }
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
   const certificate = certificateWindow(config.tls.certificateFile);
-  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network, ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}) });
+  const gate = config.trust ? await createGate(config, config.trust, log) : undefined;
+  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network, ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(gate ? { gate } : {}) });
+}
+
+/** The signed-document checks (DESIGN.md §10): the accepted trust store and the ledger live in `{stateDirectory}/trust`. */
+async function createGate(config: AgentConfig, t: TrustConfig, log: Logger): Promise<TrustGate> {
+  const dir = join(config.stateDirectory, 'trust');
+  const trust = await TrustHolder.open(t.storeFile, dir, log);
+  const ledger = await Ledger.open(dir);
+  log.info({ mode: t.mode, trustVersion: trust.current.version, labels: t.labels, allowUnsigned: t.allowUnsigned.map((a) => a.handler) }, 'signed job documents required');
+  return new TrustGate({ thingName: config.thingName, labels: t.labels, mode: t.mode, allowUnsigned: t.allowUnsigned, buildTime: buildTime(), trust, ledger, log: log.child({ component: 'trust' }) });
 }

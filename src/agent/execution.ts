@@ -13,16 +13,18 @@ import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
 import { JobsRejectedError } from '../jobs/errors';
 import { isTerminal } from '../jobs/types';
-import type { JobExecution } from '../jobs/types';
+import type { Details, ExecutionAccepted, JobExecution } from '../jobs/types';
 import { retry } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
+import { directDialer } from '../net';
 import type { Logger } from '../lib/log';
 import type { ExecRef, StateStore } from '../store/types';
 import type { Orderable } from './order';
 import { endingOf, JobAbort } from './outcome';
 import type { AbortReason, Ending } from './outcome';
 import { ProgressReporter } from './progress';
-import type { HandlerRegistry } from './registry';
+import type { HandlerRegistry, Resolution } from './registry';
+import type { Accepted, TrustGate } from './signed/gate';
 
 export type RunMode = 'fresh' | 'rerun' | 'resume';
 
@@ -53,8 +55,10 @@ export interface ExecutionEnv {
   optionsFor(handler: string): Readonly<Record<string, unknown>>;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
-  /** The way out for handlers (the proxy configuration). */
-  network: NetworkAccess;
+  /** The way out for handlers (the proxy configuration); default direct. */
+  network?: NetworkAccess;
+  /** With `trust` configured: the signed-document checks every execution passes before anything runs. */
+  gate?: TrustGate;
 }
 
 function callOpts(ns: string, timeoutMs: number): CallOptions {
@@ -86,6 +90,9 @@ export class Execution {
   readonly done: Promise<'settled' | 'retry'>;
   readonly log: Logger;
   private startedDurably = false;
+  /** The check stage's statusDetails (`ija:*`), reported with the outcome. */
+  private gateDetails: Details = {};
+  private accepted: Accepted | undefined;
 
   constructor(readonly c: Candidate, private readonly env: ExecutionEnv) {
     this.log = env.log.child({ jobId: c.jobId, executionNumber: c.executionNumber, ...(c.namespace ? { namespace: c.namespace } : {}) });
@@ -128,10 +135,9 @@ export class Execution {
     return this.env.apiFor(this.c.namespace);
   }
 
-  private async describe(): Promise<JobExecution | undefined> {
+  private async describe(): Promise<ExecutionAccepted | undefined> {
     try {
-      const r = await this.withRetry(() => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
-      return r.execution;
+      return await this.withRetry(() => this.api.describe(this.c.jobId, { executionNumber: this.c.executionNumber, includeJobDocument: true }, callOpts(this.c.namespace, this.env.requestTimeoutMs)));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === 'ResourceNotFound' || code === 'TerminalStateReached' || code === 'TerminalState') return undefined;
@@ -140,7 +146,8 @@ export class Execution {
   }
 
   private async run(): Promise<void> {
-    const ex = await this.describe();
+    const described = await this.describe();
+    const ex = described?.execution;
     if (!ex || isTerminal(ex.status)) {
       // A recovered execution that ended meanwhile: close its journal entry so it is not recovered again.
       if (this.env.store.get(this.ref())?.state === 'started') return this.finish({ kind: 'gone' }, 0, undefined);
@@ -148,7 +155,8 @@ export class Execution {
     }
     const parsed = parseDocument(ex);
     if (!parsed.ok) return this.reject(parsed.reason, ex.versionNumber);
-    const res = this.env.registry.resolve(parsed.doc);
+    const res = this.env.gate ? await this.checkSigned(this.env.gate, parsed.doc, ex, described?.timestamp) : this.env.registry.resolve(parsed.doc);
+    if (res === undefined) return;
     if (!res.ok) return this.reject(res.reason, ex.versionNumber);
     const handler = res.handler;
     this.policy = handler.restartPolicy ?? 'fail';
@@ -258,7 +266,7 @@ export class Execution {
       saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
       savedState: this.env.store.get(this.ref())?.handlerState,
       options: this.env.optionsFor(handler.name),
-      network: this.env.network,
+      network: this.env.network ?? directDialer,
     };
     let result: Parameters<typeof endingOf>[0];
     try {
@@ -276,6 +284,29 @@ export class Execution {
     if (ending.kind === 'report' && ending.status === 'REJECTED') ending = { ...ending, status: 'FAILED' };
     if (made && ending.kind !== 'deferred') await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     return { ending, version: progress.currentVersion };
+  }
+
+  /**
+   * The signed-document checks (DESIGN.md §10), before a handler is even chosen: the handler sees
+   * only the signed `doc`. Resolves to the handler to run, or undefined when the verdict is out.
+   */
+  private async checkSigned(gate: TrustGate, doc: unknown, ex: JobExecution, timestamp: number | undefined): Promise<Resolution | undefined> {
+    const handlerOf = (d: unknown): string | undefined => {
+      const r = this.env.registry.resolve(d);
+      return r.ok ? r.handler.name : undefined;
+    };
+    const g = await gate.check({ document: doc, namespace: this.c.namespace, jobId: this.c.jobId, executionNumber: this.c.executionNumber, responseTimestamp: timestamp, handlerOf });
+    this.gateDetails = g.details;
+    if (!g.run) {
+      this.startedDurably = true;
+      if (g.status === 'REJECTED') this.log.warn({ reason: g.details['ija:reason'], detail: g.details['ija:detail'] }, 'job rejected: signature checks');
+      // A restarted execution is IN_PROGRESS already, and the service refuses IN_PROGRESS → REJECTED.
+      const status = g.status === 'REJECTED' && this.c.mode !== 'fresh' ? 'FAILED' : g.status;
+      await this.finish({ kind: 'report', status, details: {} }, ex.versionNumber, undefined);
+      return undefined;
+    }
+    this.accepted = g.accepted;
+    return g.handler ? { ok: true, handler: g.handler, document: g.document } : this.env.registry.resolve(g.document);
   }
 
   private async reject(reason: string, version: number): Promise<void> {
@@ -298,11 +329,15 @@ export class Execution {
         return;
       }
       case 'report': {
-        const details = sanitizeDetails(ending.details) ?? {};
+        // The check stage's keys first: the service keeps at most 10 entries.
+        const details = sanitizeDetails({ ...this.gateDetails, ...ending.details }) ?? {};
         const update = Object.keys(details).length > 0 ? { status: ending.status, statusDetails: details, expectedVersion: version } : { status: ending.status, expectedVersion: version };
         await this.env.store.markFinished(ref, { status: ending.status, details }, update);
         this.env.emit({ type: ending.status === 'REJECTED' ? 'rejected' : 'finished', ref, status: ending.status, details, ...(handler ? { handler } : {}) });
         this.env.kickOutbox();
+        if (this.accepted !== undefined && this.env.gate) {
+          await this.env.gate.outcome(this.accepted, ending.status).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not record the outcome in the replay ledger'));
+        }
       }
     }
   }

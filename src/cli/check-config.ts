@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/types';
 import { probeProxy } from '../net';
 import { checkConfig } from '../config/check';
 import { probePkcs11 } from '../transport';
+import { loadTrustStore } from '../trust';
 import { errorMessage } from '../lib/errors';
 import { silentLogger } from '../lib/log';
 import { parseFlags } from './args';
@@ -38,7 +39,7 @@ export const checkConfigCommand: Subcommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     const f = parseFlags(argv, { config: { type: 'string' } });
     const cfg = configFrom(f.config, io);
-    const r = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11 });
+    const r = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11, trustProbe: (text) => void loadTrustStore(text) });
     const errors = [...r.errors];
     try {
       const { problems } = await buildRegistry(cfg, { log: silentLogger() });

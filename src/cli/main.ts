@@ -7,9 +7,12 @@ import { UsageError } from './args';
 import type { CliIo, Subcommand } from './args';
 import type * as CheckMod from './check-config';
 import type * as DemoMod from './demo';
+import type * as JobMod from './job';
+import type * as KeysMod from './keys';
 import type * as RunMod from './run';
 import type * as SimMod from './sim';
 import type * as StatusMod from './status';
+import type * as TrustMod from './trust';
 
 /**
  * Subcommands load on demand: `run` (what systemd starts) never pays for the sim's broker, PKI
@@ -28,6 +31,9 @@ const COMMANDS: Entry[] = [
   { name: 'status', summary: 'show the journal: current job, recent outcomes, outbox', load: () => (require('./status') as typeof StatusMod).statusCommand },
   { name: 'sim', summary: 'run the local AWS IoT Jobs service', load: () => (require('./sim') as typeof SimMod).simCommand },
   { name: 'demo', summary: 'sim + agent + sample jobs, with a live view', load: () => (require('./demo') as typeof DemoMod).demoCommand },
+  { name: 'keys', summary: 'generate an operator signing key pair', load: () => (require('./keys') as typeof KeysMod).keysCommand },
+  { name: 'trust', summary: 'sign or verify a trust store', load: () => (require('./trust') as typeof TrustMod).trustCommand },
+  { name: 'job', summary: 'sign or verify a job document envelope', load: () => (require('./job') as typeof JobMod).jobCommand },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -2,6 +2,7 @@
 import { createAgent } from '../agent/create';
 import { checkConfig } from '../config/check';
 import { probePkcs11 } from '../transport';
+import { loadTrustStore } from '../trust';
 import { ConfigError, errorMessage } from '../lib/errors';
 import { createLogger } from '../lib/log';
 import type { LogLevel } from '../lib/log';
@@ -24,7 +25,7 @@ export const runCommand: Subcommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     const f = parseFlags(argv, { config: { type: 'string' }, 'log-level': { type: 'string' }, 'log-pretty': { type: 'boolean' } });
     const cfg = configFrom(f.config, io);
-    const checked = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11 });
+    const checked = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11, trustProbe: (text) => void loadTrustStore(text) });
     if (checked.errors.length) throw new ConfigError(checked.errors);
     const level = (f['log-level'] ?? cfg.log.level) as LogLevel;
     const log = createLogger({ level, ...(f['log-pretty'] ? { destination: prettyDestination(io.stdout) } : {}), base: { thing: cfg.thingName } });

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { createLogger } from '../lib/log';
 import type { LogLevel } from '../lib/log';
-import { simOptionProblem } from '../sim/state/options';
+import { simOptionProblem } from '../sim/jobs/options';
 import { startJobsService } from '../sim/start';
 import type { SimOptions } from '../sim/types';
 import { intFlag, parseFlags, UsageError } from './args';

@@ -27,6 +27,11 @@ export interface CheckOptions {
    * cannot import it). Rejects with an Error explaining what is wrong. Without it only files are checked.
    */
   pkcs11Probe?: (p: Pkcs11Probe) => Promise<void>;
+  /**
+   * Checks the trust store's content (structure, keys, root signatures); throws an Error naming
+   * the problem. The CLI passes the verifier's (config/ cannot import it). Without it only the file is checked.
+   */
+  trustProbe?: (text: string) => void;
 }
 
 export interface Pkcs11Probe {
@@ -265,6 +270,27 @@ async function checkProxy(r: Report, cfg: AgentConfig): Promise<void> {
   }
 }
 
+/** The trust store decides what runs as the agent: nobody else may be able to change it. */
+async function checkTrust(r: Report, cfg: AgentConfig, opts: CheckOptions): Promise<void> {
+  const t = cfg.trust;
+  if (t === undefined) return;
+  if (t.mode === 'audit') r.warn('trust.mode', 'audit: jobs whose signature checks fail still run (the verdict is only reported)');
+  const key = 'trust.storeFile';
+  const st = await readableFile(r, key, t.storeFile);
+  if (st === undefined) return;
+  if ((st.mode & 0o022) !== 0) {
+    r.error(key, `${t.storeFile} is writable by group or others (mode ${mode(st)}): whoever can write it decides which jobs run; run: chmod go-w ${t.storeFile}`);
+  } else if (typeof process.getuid === 'function' && st.uid !== 0 && st.uid !== process.getuid()) {
+    r.warn(key, `${t.storeFile} is owned by uid ${st.uid}, neither root nor the agent's user: that user decides which jobs run`);
+  }
+  if (opts.trustProbe === undefined) return;
+  try {
+    opts.trustProbe(await fsp.readFile(t.storeFile, 'utf8'));
+  } catch (err) {
+    r.error(key, errorMessage(err));
+  }
+}
+
 function checkConnection(r: Report, cfg: AgentConfig): void {
   if (cfg.mqtt.port === 443 && !cfg.mqtt.alpn) r.warn('mqtt.alpn', 'port 443 needs alpn: true for MQTT with a client certificate (ALPN x-amzn-mqtt-ca)');
   if (cfg.mqtt.port !== 443 && cfg.mqtt.alpn) r.warn('mqtt.alpn', `ALPN x-amzn-mqtt-ca is meant for port 443, not ${cfg.mqtt.port}`);
@@ -280,5 +306,6 @@ export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Pr
   await checkGreengrass(r, cfg, opts);
   await checkPkcs11(r, cfg, opts);
   await checkProxy(r, cfg);
+  await checkTrust(r, cfg, opts);
   return { errors: r.errors, warnings: r.warnings };
 }

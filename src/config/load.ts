@@ -60,6 +60,7 @@ const PATH_KEYS: readonly string[] = [
   'stateDirectory',
   'proxy.passwordFile',
   'proxy.caFile',
+  'trust.storeFile',
   'handlers.directories[]',
   'handlers.scriptDirectories[]',
 ];

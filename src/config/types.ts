@@ -9,7 +9,7 @@ export interface Pkcs11Config {
   pinEnv?: string;
 }
 
-/** The `proxy` key (docs/ARCHITECTURE.md §9): one way out for everything the agent opens. */
+/** The `proxy` key (docs/ARCHITECTURE.md §3, "Through a proxy"): one way out for everything the agent opens. */
 export interface ProxyConfig {
   /** `http://host:port`, `https://host:port` (TLS to the proxy) or `socks5://host:port`. */
   url: string;
@@ -20,6 +20,13 @@ export interface ProxyConfig {
   caFile?: string;
   /** Hosts reached directly: names, domain suffixes, IPs, CIDRs. */
   noProxy: string[];
+}
+
+export interface TrustConfig {
+  storeFile: string;
+  mode: 'enforce' | 'audit';
+  labels: string[];
+  allowUnsigned: { handler: string; minIntervalSeconds: number }[];
 }
 
 export interface AgentConfig {
@@ -58,5 +65,7 @@ export interface AgentConfig {
   stateDirectory: string;
   /** Absent: the environment's HTTPS_PROXY / ALL_PROXY / NO_PROXY apply. `false`: never a proxy. */
   proxy?: ProxyConfig | false;
+  /** Signed job documents (docs/SIGNING.md); absent: no signature is checked. */
+  trust?: TrustConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }

@@ -110,6 +110,20 @@ interface Shape {
   tls?: { privateKeyFile?: unknown };
   pkcs11?: { tokenLabel?: unknown; slotId?: unknown; pinFile?: unknown; pinEnv?: unknown };
   jobs?: { namespaces?: unknown; mqttNamespaces?: unknown; dataPlaneEndpoint?: unknown; defaultNamespace?: unknown };
+  trust?: { allowUnsigned?: unknown };
+}
+
+/** Handlers that run whatever command the document names: never without a signature (docs/SIGNING.md). */
+export const NEVER_UNSIGNED: readonly string[] = ['exec', 'runCommand'];
+
+function trustRules(trust: Shape['trust']): string[] {
+  const list = Array.isArray(trust?.allowUnsigned) ? (trust.allowUnsigned as unknown[]) : [];
+  return list.flatMap((e, i) => {
+    const handler = (e as { handler?: unknown } | null)?.handler;
+    return typeof handler === 'string' && NEVER_UNSIGNED.includes(handler)
+      ? [`trust.allowUnsigned[${i}].handler: ${JSON.stringify(handler)} runs any command the document names and is never allowed unsigned`]
+      : [];
+  });
 }
 
 function exactlyOne(obj: Record<string, unknown>, a: string, b: string, what: string): string[] {
@@ -179,7 +193,7 @@ export function crossFieldProblems(data: unknown): string[] {
   if (typeof data !== 'object' || data === null) return [];
   // A section of the wrong type (`"tls": null`) is the schema's to report; these rules read objects only.
   const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const sections = new Set(['mqtt', 'tls', 'pkcs11', 'jobs']);
+  const sections = new Set(['mqtt', 'tls', 'pkcs11', 'jobs', 'trust']);
   const cfg = Object.fromEntries(Object.entries(data).filter(([k, v]) => !sections.has(k) || isObj(v))) as Shape;
-  return [...keyRules(cfg), ...namespaceRules(cfg.jobs), ...proxyRules((data as { proxy?: unknown }).proxy)];
+  return [...keyRules(cfg), ...namespaceRules(cfg.jobs), ...trustRules(cfg.trust), ...proxyRules((data as { proxy?: unknown }).proxy)];
 }

@@ -7,27 +7,28 @@
 import { AgentError } from '../lib/errors';
 import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../jobs/types';
 import type { CreateJobInput, Faults, Publication, Result, ServiceInit, SimOptions, UpdateJobInput } from './types';
-import * as groupOps from './state/group-ops';
-import * as admin from './state/job-admin';
-import { cancelJobExecution, describeExecutionControl, listForJob, listForThing } from './state/executions';
-import type { CancelExecutionOpts, ListQuery } from './state/executions';
-import { httpDescribe, httpGetPending, httpStartNext, httpUpdate } from './state/http';
-import { cancelJob, createJob, deleteJob, describeJob } from './state/jobs';
-import type { CancelJobOpts, Names } from './state/jobs';
-import { deadlineOf } from './state/model';
-import type { ExecRecord, HistoryEntry } from './state/model';
-import { installLifecycle } from './state/lifecycle';
-import { handleMqtt } from './state/mqtt';
-import type { FrontDeps } from './state/mqtt';
-import { DEFAULT_SIM_OPTIONS } from './state/options';
-import { advancePlan, checkAbort, nextPlanEvent } from './state/plan';
-import type { DevErr } from './state/options';
-import { applyJobTemplate } from './state/template-jobs';
-import { TemplateStore, createJobTemplate, deleteJobTemplate, describeJobTemplate, listJobTemplates } from './state/templates';
-import type { PageQuery } from './state/templates';
-import { validThing } from './state/validate';
-import { describeManagedJobTemplate, listManagedJobTemplates } from './managed-templates/api';
-import { World } from './state/world';
+import * as groupOps from './jobs/group-ops';
+import * as admin from './jobs/job-admin';
+import { cancelJobExecution, describeExecutionControl, listForJob, listForThing } from './jobs/executions';
+import type { CancelExecutionOpts, ListQuery } from './jobs/executions';
+import { httpDescribe, httpGetPending, httpStartNext, httpUpdate } from './jobs/http';
+import { cancelJob, createJob, deleteJob, describeJob } from './jobs/jobs';
+import type { CancelJobOpts, Names } from './jobs/jobs';
+import { deadlineOf } from './model';
+import type { ExecRecord, HistoryEntry } from './model';
+import { installLifecycle } from './jobs/lifecycle';
+import { handleMqtt } from './jobs/mqtt';
+import type { FrontDeps } from './jobs/mqtt';
+import { DEFAULT_SIM_OPTIONS } from './jobs/options';
+import { advancePlan, checkAbort, nextPlanEvent } from './jobs/plan';
+import type { DevErr } from './jobs/options';
+import { applyJobTemplate } from './jobs/template-jobs';
+import { TemplateStore, createJobTemplate, deleteJobTemplate, describeJobTemplate, listJobTemplates } from './jobs/templates';
+import type { PageQuery } from './jobs/templates';
+import { validThing } from './jobs/validate';
+import { describeManagedJobTemplate, listManagedJobTemplates, managedFromArn } from './jobs/managed-templates/api';
+import { templateDocument } from './jobs/managed-templates/parameters';
+import { World } from './jobs/world';
 
 export { DEFAULT_SIM_OPTIONS };
 export type { HistoryEntry };
@@ -255,8 +256,12 @@ export class JobsService {
     return this.flushed(admin.deleteJobExecution(this.world, jobId, thing, executionNumber, o));
   }
 
-  getJobDocument(jobId: string): Result<{ document: string }> {
-    return admin.getJobDocument(this.world, jobId);
+  getJobDocument(jobId: string, beforeSubstitution = false): Result<{ document: string }> {
+    return admin.getJobDocument(this.world, jobId, beforeSubstitution, (job) => {
+      if (job.jobTemplateArn === undefined || job.documentParameters === undefined) return undefined;
+      const t = managedFromArn(this.names, job.jobTemplateArn);
+      return t?.ok ? templateDocument(t.value) : undefined;
+    });
   }
 
   listJobs(q: admin.ListJobsQuery): Result<Obj> {

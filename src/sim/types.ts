@@ -4,7 +4,13 @@
  * returns its result and pushes any MQTT messages it causes into the `publish` sink immediately.
  */
 import type { Clock } from '../lib/clock';
-import type { RetryConfig } from './state/retry';
+
+/** jobExecutionsRetryConfig's shape (rules in jobs/retry.ts). */
+export type RetryFailureType = 'FAILED' | 'TIMED_OUT' | 'ALL';
+
+export interface RetryConfig {
+  criteriaList: { failureType: RetryFailureType; numberOfRetries: number }[];
+}
 
 /** The open questions of docs/PROTOCOL.md §10, as switches. Defaults are its recommended readings. */
 export interface SimOptions {
@@ -44,6 +50,11 @@ export interface SimOptions {
   duplicateTerminalCheck: 'version-first' | 'terminal-first';
   /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
+  /**
+   * §2.6 drop object members whose value is null from job documents on delivery, as AWS was
+   * reported to do (2018, 2024); off by default. A signed envelope survives it: its payload is base64url.
+   */
+  stripNulls: boolean;
   /**
    * docs/ROLLOUT.md §R.1: executions per minute for a job without `jobExecutionsRolloutConfig`;
    * 0 (default) creates them all at once, 1000 reads AWS's documented default as applying to every job.

@@ -19,8 +19,8 @@ import {
 import { InvalidJobsRequestError } from '../../src/jobs/errors';
 import { ManualClock, systemClock } from '../../src/lib/clock';
 import { AbortedError, TimeoutError } from '../../src/lib/errors';
-import { startDataPlane, type DataPlaneService } from '../../src/sim/http-data-plane';
-import type { RunningServer } from '../../src/sim/http-util';
+import { startDataPlane, type DataPlaneService } from '../../src/sim/fronts/http-data-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { JobsService } from '../../src/sim/service';
 import { makeTestPki, type TestPki } from '../support/pki';
 

@@ -28,8 +28,8 @@ import {
   UpdateThingGroupsForThingCommand,
 } from '@aws-sdk/client-iot';
 import { ManualClock } from '../../src/lib/clock';
-import { startControlPlane } from '../../src/sim/http-control-plane';
-import type { RunningServer } from '../../src/sim/http-util';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { JobsService } from '../../src/sim/service';
 import type { SimOptions } from '../../src/sim/types';
 import { sdkError } from '../support/sdk';

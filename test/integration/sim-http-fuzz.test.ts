@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import fc from 'fast-check';
 import { systemClock } from '../../src/lib/clock';
-import { startControlPlane, type ControlPlaneIssuer } from '../../src/sim/http-control-plane';
-import { startDataPlane } from '../../src/sim/http-data-plane';
-import type { RunningServer } from '../../src/sim/http-util';
+import { startControlPlane, type ControlPlaneIssuer } from '../../src/sim/fronts/http-control-plane';
+import { startDataPlane } from '../../src/sim/fronts/http-data-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { JobsService } from '../../src/sim/service';
 import { makeTestPki, type TestPki } from '../support/pki';
 

@@ -18,11 +18,11 @@ import {
 import { HttpsJobsClient } from '../../src/jobs/https-client';
 import { ThrottlingError } from '../../src/jobs/https-errors';
 import { systemClock } from '../../src/lib/clock';
-import { startControlPlane } from '../../src/sim/http-control-plane';
-import { startDataPlane } from '../../src/sim/http-data-plane';
-import type { RunningServer } from '../../src/sim/http-util';
-import { ensureSimPki, type SimPki } from '../../src/sim/pki-store';
-import { createIssuer, type Issuer } from '../../src/sim/provisioning';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
+import { startDataPlane } from '../../src/sim/fronts/http-data-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
+import { ensureSimPki, type SimPki } from '../../src/sim/registry/pki-store';
+import { createIssuer, type Issuer } from '../../src/sim/registry/provisioning';
 import { JobsService } from '../../src/sim/service';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' };

@@ -27,9 +27,9 @@ import {
   ListJobExecutionsForThingCommand,
 } from '@aws-sdk/client-iot';
 import { systemClock } from '../../src/lib/clock';
-import { startControlPlane } from '../../src/sim/http-control-plane';
-import { startDataPlane } from '../../src/sim/http-data-plane';
-import type { RunningServer } from '../../src/sim/http-util';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
+import { startDataPlane } from '../../src/sim/fronts/http-data-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { JobsService } from '../../src/sim/service';
 import type { SimOptions } from '../../src/sim/types';
 import { makeTestPki, type TestPki } from '../support/pki';

@@ -19,8 +19,8 @@ import {
 } from '@aws-sdk/client-iot';
 import type { CreateJobCommandInput } from '@aws-sdk/client-iot';
 import { ManualClock } from '../../src/lib/clock';
-import { startControlPlane } from '../../src/sim/http-control-plane';
-import type { RunningServer } from '../../src/sim/http-util';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { SimRuntime } from '../../src/sim/runtime';
 import { sdkError } from '../support/sdk';
 

@@ -16,8 +16,8 @@ import {
   ListManagedJobTemplatesCommand,
 } from '@aws-sdk/client-iot';
 import { systemClock } from '../../src/lib/clock';
-import { startControlPlane } from '../../src/sim/http-control-plane';
-import type { RunningServer } from '../../src/sim/http-util';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
+import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { JobsService } from '../../src/sim/service';
 import { sdkError } from '../support/sdk';
 

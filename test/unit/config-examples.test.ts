@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkConfig } from '../../src/config/check';
 import { loadConfig } from '../../src/config/load';
-import { ensureSimPki } from '../../src/sim/pki-store';
+import { ensureSimPki } from '../../src/sim/registry/pki-store';
 
 const CONFIG_DIR = path.resolve(__dirname, '../../config');
 

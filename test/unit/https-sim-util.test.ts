@@ -10,7 +10,7 @@ import {
   queryFlags,
   queryLong,
   responseFaults,
-} from '../../src/sim/http-util';
+} from '../../src/sim/fronts/http-util';
 
 describe('parseUrl (docs/PROTOCOL.md §6.5)', () => {
   it('decodes each segment on its own', () => {

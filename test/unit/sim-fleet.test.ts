@@ -1,11 +1,11 @@
 /** Fleets in the pure Jobs state machine: field checks, retry budget, groups, targets, notifications, counts. */
-import { int, list, oneOf, problemIn, str, struct, unsupported } from '../../src/sim/state/fields';
-import { CREATE_JOB } from '../../src/sim/state/job-fields';
-import { ThingGroups } from '../../src/sim/state/groups';
-import type { GroupRecord } from '../../src/sim/state/groups';
-import { simOptionProblem } from '../../src/sim/state/options';
-import { retryAllowed } from '../../src/sim/state/retry';
-import type { RetryConfig } from '../../src/sim/state/retry';
+import { int, list, oneOf, problemIn, str, struct, unsupported } from '../../src/sim/jobs/fields';
+import { CREATE_JOB } from '../../src/sim/jobs/job-fields';
+import { ThingGroups } from '../../src/sim/registry/groups';
+import type { GroupRecord } from '../../src/sim/registry/groups';
+import { simOptionProblem } from '../../src/sim/jobs/options';
+import { retryAllowed } from '../../src/sim/jobs/retry';
+import type { RetryConfig } from '../../src/sim/jobs/retry';
 import { makeSim, only, topicsOf } from './sim-harness';
 
 describe('request members against a model shape', () => {

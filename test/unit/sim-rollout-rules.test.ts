@@ -1,9 +1,9 @@
 /** Pure tables: rollout rates, abort tallies and criteria, and the validation of both configurations. */
-import { failures, firstMet, tally } from '../../src/sim/state/abort';
-import type { AbortCriterion } from '../../src/sim/state/abort';
-import { checkAbort, checkJobConfigs, checkRollout } from '../../src/sim/state/job-config';
-import { ratePerMinute, room } from '../../src/sim/state/rollout';
-import type { Pacer } from '../../src/sim/state/rollout';
+import { failures, firstMet, tally } from '../../src/sim/jobs/abort';
+import type { AbortCriterion } from '../../src/sim/jobs/abort';
+import { checkAbort, checkJobConfigs, checkRollout } from '../../src/sim/jobs/job-config';
+import { ratePerMinute, room } from '../../src/sim/jobs/rollout';
+import type { Pacer } from '../../src/sim/jobs/rollout';
 
 describe('rollout rate per minute', () => {
   const aws = { exponentialRate: { baseRatePerMinute: 50, incrementFactor: 2, numberOfNotifiedThings: 1000, numberOfSucceededThings: 1000 } };

@@ -1,7 +1,7 @@
 /** Pure tables: maintenance-window cron expressions, schedule date-times and AWS's scheduling rules. */
-import { nextFiring, parseCron } from '../../src/sim/state/cron';
-import type { Cron } from '../../src/sim/state/cron';
-import { checkScheduling, formatDateTime, parseDateTime, upcomingOpenings, windowState } from '../../src/sim/state/schedule';
+import { nextFiring, parseCron } from '../../src/sim/jobs/cron';
+import type { Cron } from '../../src/sim/jobs/cron';
+import { checkScheduling, formatDateTime, parseDateTime, upcomingOpenings, windowState } from '../../src/sim/jobs/schedule';
 
 const T0 = Date.UTC(2026, 0, 1); // a Thursday
 const MIN = 60_000;

@@ -4,11 +4,11 @@
  * (what the template gives, what the request overrides).
  */
 import fc from 'fast-check';
-import { findManaged, managedFromArn } from '../../src/sim/managed-templates/api';
-import { MANAGED_TEMPLATES } from '../../src/sim/managed-templates/catalog';
-import { resolveDocument } from '../../src/sim/managed-templates/parameters';
-import { applyJobTemplate } from '../../src/sim/state/template-jobs';
-import { TemplateStore } from '../../src/sim/state/templates';
+import { findManaged, managedFromArn } from '../../src/sim/jobs/managed-templates/api';
+import { MANAGED_TEMPLATES } from '../../src/sim/jobs/managed-templates/catalog';
+import { resolveDocument } from '../../src/sim/jobs/managed-templates/parameters';
+import { applyJobTemplate } from '../../src/sim/jobs/template-jobs';
+import { TemplateStore } from '../../src/sim/jobs/templates';
 
 const names = { region: 'us-east-1', accountId: '123456789012' };
 const managed = (name: string) => {

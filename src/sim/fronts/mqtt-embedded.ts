@@ -1,0 +1,148 @@
+/**
+ * The sim's own MQTT front: an embedded aedes broker behind TLS with client certificates.
+ * Identity is the client certificate's CN (the thing name). Like AWS IoT Core it:
+ * - lets a thing subscribe/publish only under `$aws/things/{itself}/`;
+ * - consumes requests on the Jobs request topics (they are not forwarded to subscribers);
+ * - delivers responses only to the requesting client, subscribed or not (docs/PROTOCOL.md §1.2), unless the
+ *   `responsesToRequesterOnly` option is off;
+ * - ignores (or disconnects on) a device publishing to a response/notify topic (docs/PROTOCOL.md §8 case 10).
+ * aedes speaks MQTT 3.1.1 only.
+ */
+import { createServer } from 'node:tls';
+import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { parseRequestTopic, isServiceOnlyTopic } from '../../jobs/topics';
+import type { Logger } from '../../lib/log';
+import type { SimRuntime } from '../runtime';
+import type { Publication } from '../types';
+
+// aedes 0.51 ships CommonJS with loose typings; the small surface used here is typed locally.
+interface AedesClient {
+  id: string;
+  conn: unknown;
+  publish(packet: object, done: (err?: Error) => void): void;
+}
+interface AedesPacket {
+  topic: string;
+  payload: Buffer | string;
+  qos: number;
+  retain: boolean;
+}
+interface AedesBroker {
+  handle: (socket: TLSSocket) => void;
+  clients: Record<string, AedesClient | undefined>;
+  publish(packet: object, done: (err?: Error) => void): void;
+  close(done: () => void): void;
+  authenticate: (client: AedesClient, user: unknown, pass: unknown, cb: (err: Error | null, ok: boolean) => void) => void;
+  authorizePublish: (client: AedesClient | null, packet: AedesPacket, cb: (err?: Error | null) => void) => void;
+  authorizeSubscribe: (client: AedesClient, sub: { topic: string; qos: number }, cb: (err: Error | null, sub: object | null) => void) => void;
+}
+
+export interface EmbeddedBrokerOptions {
+  runtime: SimRuntime;
+  host: string;
+  port: number;
+  tls: { caPem: string; certPem: string; keyPem: string };
+  log: Logger;
+  /** The thing a client certificate speaks for (default: its CN). */
+  thingOf?: (cert: PeerCertificate) => string | undefined;
+}
+
+export interface RunningFront {
+  port: number;
+  close(): Promise<void>;
+}
+
+function defaultIdentity(cert: PeerCertificate): string | undefined {
+  const cn = cert.subject?.CN;
+  return typeof cn === 'string' ? cn : undefined;
+}
+
+/** Where consumed requests and refused publications go: no client may subscribe to it. */
+const SINK_TOPIC = '$sim/consumed';
+
+function ownsTopic(thing: string | undefined, topic: string): boolean {
+  if (topic.startsWith('$sim/')) return false;
+  if (!topic.startsWith('$aws/')) return true; // application topics are outside the Jobs service's concern
+  return thing !== undefined && topic.startsWith(`$aws/things/${thing}/`);
+}
+
+export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<RunningFront> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const aedesFactory = require('aedes') as (opts?: object) => AedesBroker;
+  const broker = aedesFactory();
+  const identities = new Map<AedesClient, string>();
+  const service = o.runtime.service;
+
+  broker.authenticate = (client, _u, _p, cb) => {
+    const sock = client.conn as TLSSocket;
+    const cn = typeof sock.getPeerCertificate === 'function' ? (o.thingOf ?? defaultIdentity)(sock.getPeerCertificate()) : undefined;
+    if (!cn) return cb(null, false);
+    identities.set(client, cn);
+    cb(null, true);
+  };
+  broker.authorizeSubscribe = (client, sub, cb) => {
+    if (ownsTopic(identities.get(client), sub.topic)) return cb(null, sub);
+    o.log.warn({ clientId: client.id, topic: sub.topic }, 'subscription refused: not this thing');
+    cb(null, null); // SUBACK 0x80 for this filter
+  };
+  broker.authorizePublish = (client, packet, cb) => {
+    if (!client) return cb(null);
+    const thing = identities.get(client);
+    if (!ownsTopic(thing, packet.topic)) return cb(new Error(`publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`));
+    if (isServiceOnlyTopic(packet.topic)) {
+      if (service.options.servicePublishPolicy === 'disconnect') return cb(new Error('publishing to a Jobs response/notify topic'));
+      packet.topic = SINK_TOPIC; // acknowledged, then delivered to nobody
+      return cb(null);
+    }
+    if (parseRequestTopic(packet.topic) === null) return cb(null);
+    const topic = packet.topic;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    // Requests are consumed by the service, never forwarded to subscribers (as on AWS IoT Core).
+    packet.topic = SINK_TOPIC;
+    cb(null);
+    // After the PUBACK path has been taken, so a response never overtakes it.
+    setImmediate(() => {
+      try {
+        service.handleMqtt(client.id, topic, payload);
+      } catch (err) {
+        o.log.error({ err, topic }, 'jobs service failed on a request');
+      }
+    });
+  };
+
+  const outlet = {
+    deliver(p: Publication): void {
+      const payload = Buffer.from(JSON.stringify(p.payload));
+      const packet = { cmd: 'publish', topic: p.topic, payload, qos: 1, retain: false, dup: false };
+      if (p.to !== undefined && service.options.responsesToRequesterOnly) {
+        const client = broker.clients[p.to];
+        if (client) client.publish({ ...packet, qos: 0 }, () => undefined);
+        return;
+      }
+      broker.publish(packet, () => undefined);
+    },
+  };
+  const removeOutlet = o.runtime.addOutlet(outlet);
+
+  const server: Server = createServer(
+    { ca: o.tls.caPem, cert: o.tls.certPem, key: o.tls.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    (socket) => {
+      socket.setNoDelay(true);
+      broker.handle(socket);
+    },
+  );
+  server.on('tlsClientError', (err) => o.log.debug({ err: err.message }, 'TLS client refused'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      removeOutlet();
+      await new Promise<void>((r) => broker.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
