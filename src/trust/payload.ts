@@ -74,7 +74,7 @@ export function payloadProblems(v: unknown): string[] {
 }
 
 function artifactProblems(s: Shape, v: unknown): void {
-  const arts = s.object(v, 'payload.artifacts', [], Object.keys(isJsonObject(v) ? v : {}));
+  const arts = s.record(v, 'payload.artifacts');
   for (const [name, av] of Object.entries(arts ?? {})) {
     const at = `payload.artifacts.${name}`;
     if (!ARTIFACT_NAME.test(name)) s.add(`${at}: artifact names match ${ARTIFACT_NAME.source}`);

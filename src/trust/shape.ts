@@ -25,6 +25,15 @@ export class Shape {
     return v;
   }
 
+  /** An object whose keys are names chosen by the author (kids, roles, ops, artifacts). */
+  record(v: unknown, at: string): JsonObject | undefined {
+    if (!isJsonObject(v)) {
+      this.add(`${at}: expected an object`);
+      return undefined;
+    }
+    return v;
+  }
+
   int(v: unknown, at: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
       this.add(`${at}: expected an integer ${min}..${max}`);

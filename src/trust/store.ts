@@ -92,7 +92,7 @@ export function validateTrustStore(value: unknown): TrustStore {
 
 function importKeys(s: Shape, v: unknown): Map<string, { alg: Alg; key: KeyObject }> {
   const out = new Map<string, { alg: Alg; key: KeyObject }>();
-  const keys = s.object(v, 'signed.keys', [], Object.keys((v as object | undefined) ?? {}));
+  const keys = s.record(v, 'signed.keys');
   for (const [kid, entry] of Object.entries(keys ?? {})) {
     if (!NAME.test(kid)) s.add(`signed.keys: kid ${quote(kid)} is not a name matching ${NAME.source}`);
     const e = s.object(entry, `signed.keys.${kid}`, ['alg', 'pub']);
@@ -112,7 +112,7 @@ function importKeys(s: Shape, v: unknown): Map<string, { alg: Alg; key: KeyObjec
 
 function readRoles(s: Shape, v: unknown, keys: ReadonlyMap<string, unknown>, roots: ReadonlySet<string>): Map<string, Set<string>> {
   const rolesOf = new Map<string, Set<string>>();
-  const roles = s.object(v, 'signed.roles', [], Object.keys((v as object | undefined) ?? {}));
+  const roles = s.record(v, 'signed.roles');
   for (const [role, kidsV] of Object.entries(roles ?? {})) {
     if (!NAME.test(role)) s.add(`signed.roles: ${quote(role)} is not a name`);
     for (const kid of s.names(kidsV, `signed.roles.${role}`)) {
@@ -127,7 +127,7 @@ function readRoles(s: Shape, v: unknown, keys: ReadonlyMap<string, unknown>, roo
 function readPolicies(s: Shape, v: unknown, rolesOf: ReadonlyMap<string, ReadonlySet<string>>): Map<string, Policy> {
   // A Map, not an object: an op named "__proto__" or "toString" must find no policy.
   const out = new Map<string, Policy>();
-  const policies = s.object(v, 'signed.policies', [], Object.keys((v as object | undefined) ?? {}));
+  const policies = s.record(v, 'signed.policies');
   for (const [op, pv] of Object.entries(policies ?? {})) {
     const at = `signed.policies.${op}`;
     if (!NAME.test(op)) s.add(`signed.policies: ${quote(op)} is not a name`);
@@ -144,7 +144,7 @@ function readPolicies(s: Shape, v: unknown, rolesOf: ReadonlyMap<string, Readonl
 }
 
 function readRequire(s: Shape, v: unknown, at: string, rolesOf: ReadonlyMap<string, ReadonlySet<string>>): Record<string, number> {
-  const req = s.object(v, at, [], Object.keys((v as object | undefined) ?? {})) ?? {};
+  const req = s.record(v, at) ?? {};
   const out: Record<string, number> = {};
   if (Object.keys(req).length === 0) s.add(`${at}: name at least one role`);
   for (const [role, count] of Object.entries(req)) {

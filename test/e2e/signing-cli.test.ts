@@ -170,6 +170,19 @@ describe('job sign / verify', () => {
     expect(kids).toEqual(['ci-1', 'approver-1']);
   });
 
+  test('an envelope jose makes (General JWS JSON) passes job verify', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const p = { v: 1, jti: 'jose-made-envelope-0001', iat: now, exp: now + 600, job: { id: 'job-7', ns: '' }, aud: { things: ['gw-1'] }, op: 'device-client-steps', doc: DOC };
+    // RFC 8785 by hand for this flat-enough value: keys sorted at every level, no whitespace.
+    const sortKeys = (v: unknown): unknown => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as any)[k])])) : v);
+    const signer = new jose.GeneralSign(new TextEncoder().encode(JSON.stringify(sortKeys(p))));
+    signer.addSignature(await jose.importPKCS8(readFileSync(at('ci-1.key'), 'utf8'), 'EdDSA')).setProtectedHeader({ alg: 'EdDSA', kid: 'ci-1', typ: 'ija-job+jws' });
+    writeFileSync(at('jose.json'), JSON.stringify({ ija: 1, jws: await signer.sign() }));
+    const v = await verify('jose.json');
+    expect(v).toMatchObject({ code: 0 });
+    expect(v.stdout).toContain('jti: jose-made-envelope-0001');
+  });
+
   test('--artifact signs the file digest and puts a presigned-URL placeholder in urls', async () => {
     const body = Buffer.from('firmware\n'.repeat(100));
     writeFileSync(at('fw.bin'), body);

@@ -1,4 +1,5 @@
 /** The trust store: structure, K-of-N root signatures, rotation (never skipped, never back), revocation. */
+import fc from 'fast-check';
 import { TrustError, loadTrustStore, newerStore, signTrustStore, validateTrustStore, verifyTrustUpdate, verifyJob } from '../../src/trust';
 import type { TrustStoreDoc } from '../../src/trust';
 import { NOW, envelope, fleet, makeKey, makeStore, payload, signStore, storeDoc } from '../support/trust';
@@ -111,4 +112,14 @@ describe('revocation through a trust update', () => {
     const onlyRevoked = envelope(payload(), [f.ci]);
     expect(verifyJob({ document: onlyRevoked, trust: v2, execution: { jobId: 'job-1', namespace: '' }, identity: { thingName: 'gw-1', labels: [] }, now: NOW })).toMatchObject({ ok: false, reason: 'key-revoked' });
   });
+});
+
+test('property: any text or JSON value as a trust store is a TrustError, never a crash', () => {
+  const signed = signStore(storeDoc(f.spec), f.roots);
+  fc.assert(
+    fc.property(fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify({ signed: { ...signed.signed, roles: v }, signatures: signed.signatures }))), (t) => {
+      expect(reasonOf(() => loadTrustStore(t))).toMatch(/^trust-store-error: /);
+    }),
+    { numRuns: 300 },
+  );
 });

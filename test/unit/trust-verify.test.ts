@@ -3,6 +3,8 @@
  * `ija:reason`, and that an authentic envelope is accepted under the same inputs otherwise.
  */
 import { createHmac, sign as cryptoSign } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import { b64urlEncode, canonicalBytes, jwsSigningInput, signEntry, verdictDetails, verifyJob } from '../../src/trust';
 import type { Envelope, JobPayload, TrustStore, Verdict } from '../../src/trust';
 import { NOW, envelope, fleet, makeKey, makeStore, payload } from '../support/trust';
@@ -351,6 +353,17 @@ describe('trust-update jobs', () => {
   });
 });
 
+test('property: any JSON value as a job document is refused with a reason, never a crash', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.jsonValue(), fc.record({ ija: fc.jsonValue(), jws: fc.jsonValue() }), fc.record({ ija: fc.constant(1), jws: fc.record({ payload: fc.string(), signatures: fc.array(fc.record({ protected: fc.string(), signature: fc.string() })) }) })), (doc) => {
+      const v = check(doc);
+      expect(v.ok).toBe(false);
+      expect(verdictDetails(v)['ija:reason']).toMatch(/^[a-z-]+$/);
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test('a document no one could sign (garbage in every field) never throws', () => {
   const docs: unknown[] = [null, 1, 'x', [], { ija: 1 }, { ija: 1, jws: { payload: 1, signatures: [{}] } }, { ija: 1, jws: { payload: '!!', signatures: [{ protected: '!!', signature: '' }] } }];
   for (const d of docs) expect(reason(check(d))).toMatch(/unsigned|malformed-envelope|unsigned-field/);
@@ -364,4 +377,25 @@ test('verdict details stay within AWS limits and never carry control characters'
     expect(v.length).toBeLessThanOrEqual(1024);
     expect(v).not.toMatch(/\p{C}/u);
   }
+});
+
+describe('property: any change to a signed envelope', () => {
+  test('is refused unless the document is still the same JSON value, and never throws', () => {
+    const original = envelope(payload({ op: 'run-command' }), [f.approver, f.approver2]);
+    const text = JSON.stringify(original);
+    fc.assert(
+      fc.property(fc.nat(text.length - 1), fc.constantFrom(...'AQgw09-_"{}[],:.=+/ \\eu'), (pos, ch) => {
+        const mutated = text.slice(0, pos) + ch + text.slice(pos + 1);
+        let doc: unknown;
+        try {
+          doc = JSON.parse(mutated);
+        } catch {
+          return;
+        }
+        const v = check(doc);
+        expect(v.ok).toBe(isDeepStrictEqual(doc, original));
+      }),
+      { numRuns: 400 },
+    );
+  });
 });
