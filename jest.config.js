@@ -17,7 +17,7 @@ const common = {
 
 // The agent's end-to-end suite runs once more with every agent on the aws-crt transport, so both
 // transports are proven by the same tests (test/support/agent-proc.ts reads TEST_AGENT_TRANSPORT).
-const AGENT_SUITE = ['agent-run', 'agent-recovery', 'agent-timeouts', 'agent-alt-readings'].map((n) => `<rootDir>/test/e2e/${n}.test.ts`);
+const AGENT_SUITE = ['agent-run', 'agent-recovery', 'agent-recreated-job', 'agent-timeouts', 'agent-alt-readings'].map((n) => `<rootDir>/test/e2e/${n}.test.ts`);
 
 module.exports = {
   projects: [

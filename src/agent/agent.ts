@@ -17,9 +17,9 @@ import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import { directDialer, type Dialer } from '../net';
-import { RecentSet } from '../lib/recent';
+import { RecentMap } from '../lib/recent';
 import type { Logger } from '../lib/log';
-import type { StateStore } from '../store/types';
+import type { ExecRef, StateStore } from '../store/types';
 import type { Transport } from '../transport/types';
 import type { CertificateWindow } from './clock-trouble';
 import { Conditions } from './conditions';
@@ -31,8 +31,9 @@ import { OutboxSender } from './outbox';
 import { ConnectLoop } from './connect-loop';
 import { ReadyQueue } from './ready';
 import { RefetchTimers } from './refetch';
+import { sameExecution } from './incarnation';
 import { planReconcile, refKey } from './reconcile';
-import type { KnownState } from './reconcile';
+import type { KnownState, Past } from './reconcile';
 import { recoveryPlan } from './recovery';
 import type { HandlerRegistry } from './registry';
 import { StatusText } from './status-text';
@@ -85,8 +86,13 @@ export class Agent extends EventEmitter {
   private stateValue: AgentState = 'idle';
   private readonly ready = new ReadyQueue<Candidate>();
   private readonly running = new Map<string, Execution>();
-  /** Executions settled by this process, the most recent only: memory must not grow per job. */
-  private readonly done = new RecentSet<string>(DONE_KEEP);
+  /**
+   * Executions settled by this process, with the queuedAt it knew them by (src/agent/incarnation.ts);
+   * the most recent only: memory must not grow per job.
+   */
+  private readonly done = new RecentMap<string, number | undefined>(DONE_KEEP);
+  /** Recreated jobs waiting for the old execution's outcome to leave the outbox. */
+  private readonly awaitingReport = new Set<string>();
   private readonly truncated = new Set<string>();
   private readonly queue: PQueue;
   private readonly outbox: OutboxSender;
@@ -131,6 +137,7 @@ export class Agent extends EventEmitter {
       onReported: (item, how) => {
         this.log.info({ jobId: item.jobId, executionNumber: item.executionNumber, namespace: item.namespace || undefined, status: item.status, how }, 'outcome reported');
         this.emit('reported', { ref: item, status: item.status, how });
+        if (this.awaitingReport.delete(refKey(item))) this.trigger(item.namespace);
       },
     });
     this.reconciler = new Coalescer(
@@ -180,8 +187,11 @@ export class Agent extends EventEmitter {
     const plan = recoveryPlan(this.d.store.entries(), this.d.registry);
     for (const f of plan.fail) {
       this.log.warn({ jobId: f.jobId, executionNumber: f.executionNumber, handler: f.handler }, 'execution was interrupted by a restart; reporting FAILED (restart policy "fail")');
-      await this.d.store.markFinished(f, { status: 'FAILED', details: { reason: 'interrupted' } }, { status: 'FAILED', statusDetails: { reason: 'interrupted' } });
-      this.done.add(refKey(f));
+      // Written against the version our IN_PROGRESS gave it: should the job have been deleted and
+      // recreated meanwhile, the service's refusal shows it and the outbox drops this (incarnation.ts).
+      const update = { status: 'FAILED' as const, statusDetails: { reason: 'interrupted' }, ...(f.versionNumber !== undefined ? { expectedVersion: f.versionNumber } : {}) };
+      await this.d.store.markFinished(f, { status: 'FAILED', details: { reason: 'interrupted' } }, update);
+      this.done.set(refKey(f), f.queuedAt);
     }
     for (const c of plan.resume) this.enqueue(c);
     this.d.mqttJobs.onNotify((m, ns) => this.onNotify(ns ?? '', m));
@@ -301,6 +311,7 @@ export class Agent extends EventEmitter {
       this.ready.delete(k);
     }
     for (const k of plan.confirmRunning) void this.confirm(k);
+    for (const r of plan.waitForReport) this.awaitingReport.add(refKey(r));
     for (const c of plan.enqueue) this.enqueue(c);
     if (this.firstFetch.size === 0) this.gateOpen();
   }
@@ -320,6 +331,7 @@ export class Agent extends EventEmitter {
     const list = { timestamp: m.timestamp, inProgressJobs: m.jobs.IN_PROGRESS ?? [], queuedJobs: m.jobs.QUEUED ?? [] };
     const plan = planReconcile(ns, list, this.known(), this.ready.keys(), [...this.running.keys()], false);
     for (const k of plan.confirmRunning) void this.confirm(k);
+    for (const r of plan.waitForReport) this.awaitingReport.add(refKey(r));
     for (const c of plan.enqueue) this.enqueue(c);
     // A cut list is exactly what GetPendingJobExecutions would return now (same cap, same order), so
     // it needs no fetch either; whatever lies beyond it is fetched when the known ones run out.
@@ -331,12 +343,23 @@ export class Agent extends EventEmitter {
     // A hint only: confirm with the service before aborting (a stray or duplicate notify-next must never kill a healthy job).
     for (const [k, e] of this.running) if (e.c.namespace === ns && e.c.jobId !== head?.jobId) void this.confirm(k);
     if (!head) return;
-    const key = refKey({ namespace: ns, jobId: head.jobId, executionNumber: head.executionNumber });
-    if (!this.ready.has(key) && !this.running.has(key) && !this.done.has(key) && !this.d.store.get({ namespace: ns, jobId: head.jobId, executionNumber: head.executionNumber })) this.trigger(ns);
+    const ref = { namespace: ns, jobId: head.jobId, executionNumber: head.executionNumber };
+    const key = refKey(ref);
+    if (this.ready.has(key) || this.running.has(key)) return;
+    const past = this.past(ref);
+    if (past === undefined || !sameExecution(head, past)) this.trigger(ns);
   }
 
   private known(): KnownState {
-    return { isRunning: (k) => this.running.has(k), isReady: (k) => this.ready.has(k), isDone: (k) => this.done.has(k), journal: (r) => this.d.store.get(r) };
+    return { isRunning: (k) => this.running.has(k), isReady: (k) => this.ready.has(k), past: (r) => this.past(r) };
+  }
+
+  /** What this agent remembers of an execution under `ref` (src/agent/incarnation.ts). */
+  private past(ref: ExecRef): Past | undefined {
+    const key = refKey(ref);
+    const j = this.d.store.get(ref);
+    if (j === undefined && !this.done.has(key)) return undefined;
+    return { queuedAt: j?.queuedAt ?? this.done.get(key), versionNumber: j?.versionNumber, unreported: j !== undefined && j.state !== 'reported' };
   }
 
   private async confirm(key: string): Promise<void> {
@@ -358,7 +381,9 @@ export class Agent extends EventEmitter {
 
   private enqueue(c: Candidate): void {
     const key = refKey(c);
-    if (this.running.has(key) || this.done.has(key) || !this.ready.add(c)) return;
+    if (this.running.has(key) || (this.done.has(key) && !c.supersedes) || !this.ready.add(c)) return;
+    if (c.supersedes) this.log.info({ jobId: c.jobId, executionNumber: c.executionNumber, queuedAt: c.queuedAt }, 'a new job stands behind the id of one already run; it runs as a new job');
+    this.done.delete(key);
     this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined, queuedAt: c.queuedAt }, 'job queued');
     this.emit('queued', { ref: c });
     // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
@@ -391,7 +416,7 @@ export class Agent extends EventEmitter {
     this.status.setActivity(`running job ${c.jobId}`);
     const how = await e.done;
     this.running.delete(key);
-    if (how === 'settled') this.done.add(key);
+    if (how === 'settled') this.done.set(key, c.mode === 'fresh' ? c.queuedAt : undefined);
     else this.retryLater(c.namespace);
     if (this.running.size === 0) this.status.setActivity('idle');
     // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.

@@ -22,6 +22,7 @@ import type { ExecRef, StateStore } from '../store/types';
 import type { Orderable } from './order';
 import { endingOf, JobAbort } from './outcome';
 import type { AbortReason, Ending } from './outcome';
+import { sameExecution } from './incarnation';
 import { ProgressReporter } from './progress';
 import type { HandlerRegistry, Resolution } from './registry';
 import type { Accepted, TrustGate } from './signed/gate';
@@ -30,6 +31,8 @@ export type RunMode = 'fresh' | 'rerun' | 'resume';
 
 export interface Candidate extends ExecRef, Omit<Orderable, 'namespace'> {
   mode: RunMode;
+  /** A new job behind the id of one this agent already ran: its journal entry is forgotten first (src/agent/incarnation.ts). */
+  supersedes?: boolean;
 }
 
 export interface ExecutionEvent {
@@ -90,6 +93,8 @@ export class Execution {
   readonly done: Promise<'settled' | 'retry'>;
   readonly log: Logger;
   private startedDurably = false;
+  /** queuedAt of the execution as the service described it; journaled with the start and the outcome. */
+  private queuedAt: number | undefined;
   /** The check stage's statusDetails (`ija:*`), reported with the outcome. */
   private gateDetails: Details = {};
   private accepted: Accepted | undefined;
@@ -146,8 +151,17 @@ export class Execution {
   }
 
   private async run(): Promise<void> {
+    // The old execution's reported entry would stand in for this one's (same ref): it goes first.
+    if (this.c.supersedes) await this.env.store.forget(this.ref());
     const described = await this.describe();
     const ex = described?.execution;
+    const journaled = this.env.store.get(this.ref());
+    if (ex && this.c.mode !== 'fresh' && journaled && !sameExecution(ex, { queuedAt: journaled.queuedAt })) {
+      // Recovered, but the job was deleted and recreated meanwhile: close the old entry, never run the new one as the old.
+      this.log.warn({ queuedAt: ex.queuedAt, journaledQueuedAt: journaled.queuedAt }, 'the recovered execution was deleted and its job recreated; the new one runs as a new job');
+      return this.finish({ kind: 'gone' }, 0, undefined);
+    }
+    if (ex) this.queuedAt = ex.queuedAt;
     if (!ex || isTerminal(ex.status)) {
       // A recovered execution that ended meanwhile: close its journal entry so it is not recovered again.
       if (this.env.store.get(this.ref())?.state === 'started') return this.finish({ kind: 'gone' }, 0, undefined);
@@ -189,7 +203,7 @@ export class Execution {
     // A resumed or rerun execution is started again: keep what its handler saved before the restart.
     const saved = this.env.store.get(this.ref())?.handlerState;
     const expected = this.c.mode === 'resume' ? ex.versionNumber : ex.versionNumber + 1;
-    await this.env.store.markStarted({ ...this.ref(), handler, startedAt: Date.now(), versionNumber: expected, ...(saved ? { handlerState: saved } : {}) });
+    await this.env.store.markStarted({ ...this.ref(), handler, startedAt: Date.now(), versionNumber: expected, queuedAt: ex.queuedAt, ...(saved ? { handlerState: saved } : {}) });
     if (this.c.mode === 'resume') return ex.versionNumber;
     let version: number | undefined;
     try {
@@ -322,7 +336,7 @@ export class Execution {
         this.env.emit({ type: 'deferred', ref });
         return;
       case 'gone': {
-        await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' });
+        await this.env.store.markFinished(ref, { status: 'FAILED', details: { reason: 'canceled' } }, { status: 'FAILED' }, this.queuedAt);
         // Nothing to send: `reported` also takes the execution's update out of the outbox.
         await this.env.store.markReported(ref);
         this.env.emit({ type: 'gone', ref });
@@ -332,7 +346,7 @@ export class Execution {
         // The check stage's keys first: the service keeps at most 10 entries.
         const details = sanitizeDetails({ ...this.gateDetails, ...ending.details }) ?? {};
         const update = Object.keys(details).length > 0 ? { status: ending.status, statusDetails: details, expectedVersion: version } : { status: ending.status, expectedVersion: version };
-        await this.env.store.markFinished(ref, { status: ending.status, details }, update);
+        await this.env.store.markFinished(ref, { status: ending.status, details }, update, this.queuedAt);
         this.env.emit({ type: ending.status === 'REJECTED' ? 'rejected' : 'finished', ref, status: ending.status, details, ...(handler ? { handler } : {}) });
         this.env.kickOutbox();
         if (this.accepted !== undefined && this.env.gate) {

@@ -12,6 +12,7 @@ import { monotonicMs } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { OutboxItem, StateStore } from '../store/types';
+import { stateOfAnother } from './incarnation';
 
 export interface OutboxSenderOptions {
   store: StateStore;
@@ -38,6 +39,9 @@ export function judgeRejection(item: OutboxItem, err: unknown): Verdict {
     case 'InvalidStateTransition':
       // Over HTTPS a version mismatch arrives as InvalidStateTransitionException with the stored state.
       if (st && isTerminal(st.status)) return 'done-gone';
+      // A version below ours: a new job behind this id, or our start never reached the service. Either way
+      // this outcome is not its outcome; retrying at its version would finish a job that never ran.
+      if (st && stateOfAnother(item.expectedVersion, st)) return 'done-gone';
       if (st) return { retryWithVersion: st.versionNumber };
       return err.rejectCode === 'VersionMismatch' ? 'retry' : 'done-gone';
     case 'TerminalStateReached':

@@ -3,8 +3,10 @@
  * returns what to enqueue, which queued candidates vanished, and which running ones to confirm.
  */
 import type { GetPendingAccepted } from '../jobs/types';
-import type { ExecRef, JournalEntry } from '../store/types';
+import type { ExecRef } from '../store/types';
 import type { Candidate } from './execution';
+import { sameExecution } from './incarnation';
+import type { Remembered } from './incarnation';
 
 export function refKey(r: ExecRef): string {
   return `${r.namespace}\u0000${r.jobId}\u0000${r.executionNumber}`;
@@ -13,12 +15,16 @@ export function refKey(r: ExecRef): string {
 /** AWS lists at most 10 pending executions (15 with scheduling): a list this long may be cut. */
 export const LIST_CAP = 10;
 
+/** An execution under a ref this agent already took: finished or dropped in this process, or journaled. */
+export interface Past extends Remembered {
+  /** Its outcome still waits in the outbox (or it is still only started). */
+  unreported: boolean;
+}
+
 export interface KnownState {
   isRunning(key: string): boolean;
   isReady(key: string): boolean;
-  /** Executions this process already finished or dropped (never run them again). */
-  isDone(key: string): boolean;
-  journal(ref: ExecRef): JournalEntry | undefined;
+  past(ref: ExecRef): Past | undefined;
 }
 
 export interface ReconcilePlan {
@@ -28,6 +34,8 @@ export interface ReconcilePlan {
   /** Running keys of this namespace missing from the list: confirm before aborting. */
   confirmRunning: string[];
   truncated: boolean;
+  /** New jobs behind the id of one whose outcome is still unreported: taken once the outbox has settled it. */
+  waitForReport: ExecRef[];
 }
 
 export function planReconcile(
@@ -44,16 +52,23 @@ export function planReconcile(
   ];
   const seen = new Set<string>();
   const enqueue: Candidate[] = [];
+  const waitForReport: ExecRef[] = [];
   for (const { s, inProgress } of listed) {
     const ref = { namespace, jobId: s.jobId, executionNumber: s.executionNumber };
     const key = refKey(ref);
     if (seen.has(key)) continue; // a duplicate entry in one listing
     seen.add(key);
-    if (known.isRunning(key) || known.isReady(key) || known.isDone(key)) continue;
-    // Started, finished or reported executions are recovery's and the outbox's business, never rerun here.
-    if (known.journal(ref) !== undefined) continue;
+    if (known.isRunning(key) || known.isReady(key)) continue;
+    // Started, finished or reported executions are recovery's and the outbox's business, never rerun here —
+    // unless what is listed is another execution behind the same ref (a recreated job).
+    const past = known.past(ref);
+    if (past !== undefined && sameExecution(s, past)) continue;
+    if (past?.unreported) {
+      waitForReport.push(ref);
+      continue;
+    }
     // In listing order: the ready queue stamps discovery order from it.
-    enqueue.push({ ...ref, queuedAt: s.queuedAt, mode: 'fresh', ...(startup && inProgress ? { resumeFirst: true } : {}) });
+    enqueue.push({ ...ref, queuedAt: s.queuedAt, mode: 'fresh', ...(startup && inProgress ? { resumeFirst: true } : {}), ...(past ? { supersedes: true } : {}) });
   }
   const truncated = listed.length >= LIST_CAP;
   const ofNs = (k: string): boolean => k.startsWith(`${namespace}\u0000`);
@@ -62,5 +77,6 @@ export function planReconcile(
     dropReady: truncated ? [] : readyKeys.filter((k) => ofNs(k) && !seen.has(k)),
     confirmRunning: runningKeys.filter((k) => ofNs(k) && !seen.has(k)),
     truncated,
+    waitForReport,
   };
 }

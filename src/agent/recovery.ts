@@ -9,7 +9,8 @@ import type { Candidate } from './execution';
 import type { HandlerRegistry } from './registry';
 
 export interface RecoveryPlan {
-  fail: (ExecRef & { handler: string })[];
+  /** With the version our IN_PROGRESS gave it: the FAILED report is written against it (src/agent/incarnation.ts). */
+  fail: (ExecRef & { handler: string; versionNumber?: number; queuedAt?: number })[];
   resume: Candidate[];
 }
 
@@ -20,7 +21,7 @@ export function recoveryPlan(entries: readonly JournalEntry[], registry: Handler
     const ref = { namespace: e.namespace, jobId: e.jobId, executionNumber: e.executionNumber };
     const policy = registry.byName(e.handler)?.restartPolicy ?? 'fail';
     if (policy === 'fail') {
-      plan.fail.push({ ...ref, handler: e.handler });
+      plan.fail.push({ ...ref, handler: e.handler, ...(e.versionNumber !== undefined ? { versionNumber: e.versionNumber } : {}), ...(e.queuedAt !== undefined ? { queuedAt: e.queuedAt } : {}) });
       continue;
     }
     // In the order they started: the ready queue stamps discovery order from it.

@@ -2,7 +2,9 @@
  * `iot-jobs-agent demo`: the local Jobs service on its embedded broker, the agent, a sample handler
  * and a handful of jobs — one in a namespace (HTTPS data plane), one that fails, one force-canceled
  * while it runs, one with a document no handler accepts, one that fails once and succeeds when the
- * service retries it as execution #2 — each shown on its way to a final status.
+ * service retries it as execution #2 — each shown on its way to a final status. The agent requires
+ * signed job documents (docs/SIGNING.md): every job is signed by the demo's operator key except the
+ * one from the AWS managed template, which cannot carry a signature and is REJECTED unsigned.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,8 @@ import { sleep } from '../lib/backoff';
 import { createLogger } from '../lib/log';
 import { startJobsService } from '../sim/start';
 import { parseFlags } from './args';
+import { demoSigner } from './demo-signing';
+import type { DemoSigner } from './demo-signing';
 import type { CliIo, Subcommand } from './args';
 
 const THING = 'demo-gateway';
@@ -22,21 +26,22 @@ const NS = 'fleet-ops';
 
 /**
  * The sample handler: a few steps with progress; `fail: true` makes it fail, `failFirstRun: true`
- * fails the first execution only (a retry is execution 2, ctx.job.executionNumber), `seconds` sets its length.
+ * fails the first execution only (a retry is execution 2, ctx.job.executionNumber), `ms` sets its length.
  */
 const sampleHandler: JobHandler = {
   name: 'sample-update',
   restartPolicy: 'rerun',
   validate(doc) {
-    const d = doc as { seconds?: unknown };
-    if (d.seconds !== undefined && !(typeof d.seconds === 'number' && d.seconds >= 0 && d.seconds <= 600)) return 'seconds must be a number 0..600';
+    // Milliseconds: a signed payload holds integers only (docs/SIGNING.md).
+    const d = doc as { ms?: unknown };
+    if (d.ms !== undefined && !(Number.isSafeInteger(d.ms) && (d.ms as number) >= 0 && (d.ms as number) <= 600_000)) return 'ms must be a whole number 0..600000';
     return undefined;
   },
   async run(ctx): Promise<HandlerResult> {
-    const d = ctx.document as { seconds?: number; fail?: boolean; failFirstRun?: boolean };
+    const d = ctx.document as { ms?: number; fail?: boolean; failFirstRun?: boolean };
     const steps = 4;
     for (let i = 1; i <= steps; i++) {
-      await sleep(((d.seconds ?? 1) * 1000) / steps, ctx.signal);
+      await sleep((d.ms ?? 1000) / steps, ctx.signal);
       ctx.progress({ step: `${i}/${steps}`, percent: String((i * 100) / steps) });
     }
     if (d.failFirstRun === true && ctx.job.executionNumber === 1) return { status: 'FAILED', details: { reason: 'mirror unreachable on the first run (simulated)' } };
@@ -54,39 +59,49 @@ interface DemoJob {
   expect: string;
   /** The execution number the final status is expected on (1 unless retried). */
   execution?: number;
+  /** Signed `maxAttempts`: how many executions (the service's retries) the envelope may run. */
+  maxAttempts?: number;
   note: string;
 }
 
 const JOBS: DemoJob[] = [
-  { jobId: 'kernel-report', document: { operation: 'exec', command: ['uname', '-sr'] }, expect: 'SUCCEEDED', note: 'built-in exec handler' },
-  { jobId: 'firmware-1-2', document: { operation: 'sample-update', seconds: 1 }, expect: 'SUCCEEDED', note: 'sample handler with progress' },
-  { jobId: 'fleet-inventory', document: { operation: 'sample-update', seconds: 0.5 }, namespaceId: NS, expect: 'SUCCEEDED', note: `namespace ${NS}, over the HTTPS data plane` },
-  { jobId: 'config-push', document: { operation: 'sample-update', seconds: 0.5, fail: true }, expect: 'FAILED', note: 'handler reports failure' },
-  { jobId: 'long-migration', document: { operation: 'sample-update', seconds: 60 }, expect: 'CANCELED', note: 'force-canceled while running' },
+  { jobId: 'kernel-report', document: { operation: 'exec', command: ['uname', '-sr'] }, expect: 'SUCCEEDED', note: 'built-in exec handler, signed' },
+  { jobId: 'firmware-1-2', document: { operation: 'sample-update', ms: 1000 }, expect: 'SUCCEEDED', note: 'sample handler with progress' },
+  { jobId: 'fleet-inventory', document: { operation: 'sample-update', ms: 500 }, namespaceId: NS, expect: 'SUCCEEDED', note: `namespace ${NS}, over the HTTPS data plane` },
+  { jobId: 'config-push', document: { operation: 'sample-update', ms: 500, fail: true }, expect: 'FAILED', note: 'handler reports failure' },
+  { jobId: 'long-migration', document: { operation: 'sample-update', ms: 60_000 }, expect: 'CANCELED', note: 'force-canceled while running' },
   { jobId: 'mystery-op', document: { operation: 'teleport' }, expect: 'REJECTED', note: 'no handler for this operation' },
   {
     jobId: 'whoami-managed',
     document: { template: 'AWS-Run-Command', parameters: { command: 'id,-un' } },
-    expect: 'SUCCEEDED',
-    note: 'from the AWS managed template AWS-Run-Command',
+    expect: 'REJECTED',
+    note: 'from the AWS managed template AWS-Run-Command: unsigned',
   },
   {
     jobId: 'flaky-download',
-    document: { operation: 'sample-update', seconds: 0.5, failFirstRun: true },
+    document: { operation: 'sample-update', ms: 500, failFirstRun: true },
     extra: { jobExecutionsRetryConfig: { criteriaList: [{ failureType: 'FAILED', numberOfRetries: 2 }] } },
+    maxAttempts: 2,
     expect: 'SUCCEEDED',
     execution: 2,
     note: 'FAILED once, retried by the service, SUCCEEDED as execution #2',
   },
 ];
 
-/** The CreateJob body's document part: inline, or an AWS managed template ARN and its documentParameters. */
-function documentFields(d: DemoJob['document']): Record<string, unknown> {
+/** The CreateJob body's document part: a signed envelope, or an AWS managed template ARN and its documentParameters. */
+function documentFields(j: DemoJob, signer: DemoSigner): Record<string, unknown> {
+  const d = j.document;
   if ('template' in d && 'parameters' in d) {
     const { template, parameters } = d as { template: string; parameters: Record<string, string> };
     return { jobTemplateArn: `arn:aws:iot:us-east-1::jobtemplate/${template}:1.0`, documentParameters: parameters };
   }
-  return { document: JSON.stringify(d) };
+  return { document: JSON.stringify(signer.sign(j.jobId, j.namespaceId ?? '', THING, d as Record<string, unknown>, j.maxAttempts)) };
+}
+
+/** The outcome line: the signature verdict, then the handler's reason or result. */
+function outcomeText(d: Record<string, string>): string {
+  const verdict = d['ija:reason'] !== undefined ? `signature check: ${d['ija:reason']} (${d['ija:detail'] ?? ''})` : d['ija:kids'] ? `signed by ${d['ija:kids']}` : '';
+  return [verdict, d.reason ?? d.result ?? ''].filter(Boolean).join('; ');
 }
 
 async function control(base: string, method: string, path: string, body?: object): Promise<unknown> {
@@ -111,6 +126,7 @@ export const demoCommand: Subcommand = {
     const t0 = Date.now();
     const say = (s: string): void => void io.stdout.write(`${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s  ${s}\n`);
     const sim = await startJobsService({ stateDir: join(dir, 'sim'), things: [THING] });
+    const signer = await demoSigner(join(dir, 'trust.json'), ['exec', 'sample-update', 'teleport']);
     const ep = sim.endpoints;
     say(`local Jobs service: mqtt ${ep.mqtt}, data plane ${ep.dataPlane}, control plane ${ep.controlPlane}`);
     const files = ep.things[THING];
@@ -124,6 +140,7 @@ export const demoCommand: Subcommand = {
         jobs: { namespaces: [NS], dataPlaneEndpoint: ep.dataPlane, progressIntervalSeconds: 1, safetyPollSeconds: 60 },
         handlers: { directories: [] },
         stateDirectory: join(dir, 'agent'),
+        trust: { storeFile: signer.storeFile },
         log: { level: 'warn' },
       },
     });
@@ -133,7 +150,7 @@ export const demoCommand: Subcommand = {
       const name = `${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.jobId}${run}`.padEnd(28);
       if (e.type === 'started') say(`${name} IN_PROGRESS  (handler ${e.handler ?? '?'})`);
       else if (e.type === 'progress') say(`${name}   progress ${JSON.stringify(e.details)}`);
-      else if (e.type === 'finished' || e.type === 'rejected') say(`${name} ${e.status ?? ''}  ${e.details?.reason ?? e.details?.result ?? ''}`);
+      else if (e.type === 'finished' || e.type === 'rejected') say(`${name} ${e.status ?? ''}  ${outcomeText(e.details ?? {})}`);
       else if (e.type === 'gone') say(`${name} stopped: the job was canceled in the cloud`);
     });
     agent.on('reported', (r: { ref: { jobId: string; executionNumber: number }; status: string; how: string }) =>
@@ -151,7 +168,7 @@ export const demoCommand: Subcommand = {
     for (const j of JOBS) {
       await control(ep.controlPlane, 'PUT', `/jobs/${j.jobId}`, {
         targets: [`arn:aws:iot:us-east-1:123456789012:thing/${THING}`],
-        ...documentFields(j.document),
+        ...documentFields(j, signer),
         ...(j.namespaceId ? { namespaceId: j.namespaceId } : {}),
         ...j.extra,
       });

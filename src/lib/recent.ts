@@ -34,3 +34,40 @@ export class RecentSet<K> {
     return this.keys.delete(key);
   }
 }
+
+/** A map that remembers only the most recent `limit` keys, as RecentSet does, each with a value. */
+export class RecentMap<K, V> {
+  // A Map iterates in insertion order, so its first key is always the oldest.
+  private readonly entries = new Map<K, V>();
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`RecentMap limit must be a positive integer, got ${limit}`);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
+  get(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Sets `key` as the most recent (moving it there if known); forgets the oldest beyond the limit. */
+  set(key: K, value: V): this {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    return this;
+  }
+
+  delete(key: K): boolean {
+    return this.entries.delete(key);
+  }
+}

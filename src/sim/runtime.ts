@@ -6,10 +6,11 @@
  */
 import { systemClock } from '../lib/clock';
 import type { Clock } from '../lib/clock';
+import type { Logger } from '../lib/log';
 import { SimClock } from './clock';
 import type { ClockControl } from './clock';
 import { JobsService } from './service';
-import type { Publication, SimOptions } from './types';
+import type { Publication, Refusal, SimOptions } from './types';
 
 export interface Outlet {
   deliver(p: Publication): void;
@@ -23,6 +24,8 @@ export interface RuntimeOptions {
   /** How often timers are checked, real ms (default 200). */
   tickMs?: number;
   clock?: Clock;
+  /** Where refused device requests are logged (info). */
+  log?: Logger;
 }
 
 /** A clock running `scale` times faster than wall time from the moment it is made. */
@@ -43,7 +46,15 @@ export class SimRuntime implements ClockControl {
   constructor(o: RuntimeOptions = {}) {
     this.clock = new SimClock(o.clock ?? scaledClock(o.timeScale ?? 1));
     this.random = o.random ?? Math.random;
-    const init = { clock: this.clock, publish: (p: Publication) => this.route(p), random: this.random };
+    const log = o.log;
+    const init = {
+      clock: this.clock,
+      publish: (p: Publication) => this.route(p),
+      random: this.random,
+      // The thing, the request and the reason, so a user can see why a device's jobs do not move.
+      onRefusal: (r: Refusal) =>
+        log?.info({ thing: r.thing, request: r.request, clientId: r.clientId, clientToken: r.clientToken, code: r.code, reason: r.message }, 'request refused'),
+    };
     this.service = new JobsService(o.options ? { ...init, options: o.options } : init);
     this.ticker = setInterval(() => this.service.tick(), o.tickMs ?? 200);
     this.ticker.unref();

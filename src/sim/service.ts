@@ -62,6 +62,7 @@ export class JobsService {
       roll: (thing) => this.roll(thing),
       consistencyMs: (thing) => this.faultsFor(thing).eventualConsistencyMs,
       duplicateNotifyNext: (thing) => this.faultsFor(thing).duplicateNotifyNext === true,
+      refused: init.onRefusal ?? (() => undefined),
     };
   }
 

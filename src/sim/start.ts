@@ -66,7 +66,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
   const things = o.things ?? ['thing1'];
   await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
   const pki = await ensureSimPki(o.stateDir, things, { caCertFile: o.caCert, caKeyFile: o.caKey });
-  const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale, ...(o.clock ? { clock: o.clock } : {}) });
+  const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale, log, ...(o.clock ? { clock: o.clock } : {}) });
   for (const t of things) runtime.service.createThing(t);
   const tls = { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem };
   const issuer = createIssuer(pki, runtime.service);

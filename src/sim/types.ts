@@ -48,8 +48,20 @@ export interface SimOptions {
   responsesToRequesterOnly: boolean;
   /** §8.1 check order for a duplicate terminal update with expectedVersion: version first (default) or terminal first. */
   duplicateTerminalCheck: 'version-first' | 'terminal-first';
-  /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` placeholders per delivery. */
+  /** §2.6 substitute `${aws:iot:s3-presigned-url:…}` and `${aws:iot:s3-presigned-url-v2:…}` placeholders per delivery. */
   presignPlaceholders: boolean;
+  /**
+   * §10.22 the URL a placeholder becomes: virtual-hosted (`https://BUCKET.s3.REGION.amazonaws.com/KEY`,
+   * default) whatever form was written, or the form written (path-style stays path-style).
+   */
+  presignedUrlStyle: 'virtual-hosted' | 'as-written';
+  /**
+   * §10.23 statusDetails values: `whitespace` (default) accepts line feed, carriage return and tab and
+   * refuses every other `\p{C}` character; `strict` refuses all of `\p{C}` as the API model's pattern says.
+   */
+  statusDetailsControlChars: 'whitespace' | 'strict';
+  /** §10.24 QoS of an answer handed to the requester by the embedded broker: 0 (default) or 1. */
+  answerQos: 0 | 1;
   /**
    * §2.6 drop object members whose value is null from job documents on delivery, as AWS was
    * reported to do (2018, 2024); off by default. A signed envelope survives it: its payload is base64url.
@@ -142,8 +154,21 @@ export interface UpdateJobInput {
   [member: string]: unknown;
 }
 
+/** A device-plane request the service refused, for the log (docs/PROTOCOL.md §3.1). */
+export interface Refusal {
+  thing: string;
+  /** MQTT topic or HTTPS operation. */
+  request: string;
+  clientId?: string;
+  clientToken?: unknown;
+  code: string;
+  message: string;
+}
+
 export interface ServiceInit {
   clock: Clock;
+  /** Told of every device-plane refusal, so the user rehearsing a device can see why. */
+  onRefusal?: (r: Refusal) => void;
   options?: Partial<SimOptions>;
   publish: (p: Publication) => void;
   /** Random source for fault injection (seeded in tests). */

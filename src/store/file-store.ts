@@ -176,6 +176,7 @@ class FileStateStore implements StateStore {
     ref: ExecRef,
     outcome: NonNullable<JournalEntry['outcome']>,
     update: Omit<OutboxItem, 'seq' | 'enqueuedAt' | keyof ExecRef>,
+    queuedAt?: number,
   ): Promise<OutboxItem> {
     const key = refKey(ref);
     // Idempotent: a second finish of the same execution returns the first outcome's update.
@@ -187,7 +188,7 @@ class FileStateStore implements StateStore {
     }
     const queued = this.state.outbox.find((item) => refKey(item) === key);
     if (existing?.state === 'finished' && queued !== undefined) return Promise.resolve(structuredClone(queued));
-    const promise = this.finish(ref, outcome, update).finally(() => this.finishing.delete(key));
+    const promise = this.finish(ref, outcome, update, queuedAt).finally(() => this.finishing.delete(key));
     this.finishing.set(key, promise);
     return promise;
   }
@@ -196,6 +197,7 @@ class FileStateStore implements StateStore {
     ref: ExecRef,
     outcome: NonNullable<JournalEntry['outcome']>,
     update: Omit<OutboxItem, 'seq' | 'enqueuedAt' | keyof ExecRef>,
+    queuedAt: number | undefined,
   ): Promise<OutboxItem> {
     const now = this.clock.now();
     const item: OutboxItem = { ...pickRef(ref), seq: this.nextSeq++, status: update.status, enqueuedAt: now };
@@ -207,7 +209,7 @@ class FileStateStore implements StateStore {
         `status outbox is full (${size} of ${this.limit} updates waiting): the outcome of ${describe(ref)} is kept beyond the limit; no new jobs should start until the service accepts updates`,
       );
     }
-    await this.write({ op: 'finish', ref: pickRef(ref), at: now, outcome, item });
+    await this.write({ op: 'finish', ref: pickRef(ref), at: now, outcome, item, ...(queuedAt !== undefined ? { queuedAt } : {}) });
     return structuredClone(item);
   }
 
@@ -221,6 +223,11 @@ class FileStateStore implements StateStore {
   async release(ref: ExecRef): Promise<void> {
     if (this.state.active.get(refKey(ref))?.state !== 'started') return;
     await this.write({ op: 'release', ref: pickRef(ref) });
+  }
+
+  async forget(ref: ExecRef): Promise<void> {
+    if (findReported(this.state, ref) === undefined) return;
+    await this.write({ op: 'forget', ref: pickRef(ref) });
   }
 
   async ack(seq: number): Promise<void> {

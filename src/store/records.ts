@@ -10,9 +10,10 @@ export const REPORTED_KEEP = 200;
 export type StoreRecord =
   | { n: number; op: 'start'; entry: Omit<JournalEntry, 'state'> }
   | { n: number; op: 'state'; ref: ExecRef; handlerState: Record<string, unknown> }
-  | { n: number; op: 'finish'; ref: ExecRef; at: number; outcome: NonNullable<JournalEntry['outcome']>; item: OutboxItem }
+  | { n: number; op: 'finish'; ref: ExecRef; at: number; outcome: NonNullable<JournalEntry['outcome']>; item: OutboxItem; queuedAt?: number }
   | { n: number; op: 'report'; ref: ExecRef; at: number }
   | { n: number; op: 'release'; ref: ExecRef }
+  | { n: number; op: 'forget'; ref: ExecRef }
   | { n: number; op: 'ack'; seq: number };
 
 export interface StoreState {
@@ -81,8 +82,10 @@ export function applyRecord(state: StoreState, rec: StoreRecord): void {
     case 'finish': {
       const key = refKey(rec.ref);
       // An execution can finish without having started (a document rejected before IN_PROGRESS).
-      const base = state.active.get(key) ?? { ...pickRef(rec.ref), handler: '', startedAt: rec.at, state: 'started', startSeq: rec.n };
-      state.active.set(key, { ...base, state: 'finished', finishedAt: rec.at, finishSeq: rec.n, outcome: rec.outcome });
+      const base: JournalEntry = state.active.get(key) ?? { ...pickRef(rec.ref), handler: '', startedAt: rec.at, state: 'started', startSeq: rec.n };
+      const finished: JournalEntry = { ...base, state: 'finished', finishedAt: rec.at, finishSeq: rec.n, outcome: rec.outcome };
+      if (finished.queuedAt === undefined && rec.queuedAt !== undefined) finished.queuedAt = rec.queuedAt;
+      state.active.set(key, finished);
       state.outbox.push(rec.item);
       state.nextSeq = Math.max(state.nextSeq, rec.item.seq + 1);
       return;
@@ -100,6 +103,10 @@ export function applyRecord(state: StoreState, rec: StoreRecord): void {
     }
     case 'ack': {
       state.outbox = state.outbox.filter((item) => item.seq !== rec.seq);
+      return;
+    }
+    case 'forget': {
+      state.reported = state.reported.filter((e) => !sameRef(e, rec.ref));
       return;
     }
   }
@@ -163,10 +170,11 @@ export function isStoreRecord(v: unknown): v is StoreRecord {
     case 'state':
       return isRef(v.ref) && isObj(v.handlerState);
     case 'finish':
-      return isRef(v.ref) && isNum(v.at) && isOutcome(v.outcome) && isItem(v.item);
+      return isRef(v.ref) && isNum(v.at) && isOutcome(v.outcome) && isItem(v.item) && (v.queuedAt === undefined || isNum(v.queuedAt));
     case 'report':
       return isRef(v.ref) && isNum(v.at);
     case 'release':
+    case 'forget':
       return isRef(v.ref);
     case 'ack':
       return isInt(v.seq);

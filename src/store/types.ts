@@ -21,6 +21,8 @@ export interface JournalEntry extends ExecRef {
   handlerState?: Record<string, unknown>;
   /** versionNumber after our IN_PROGRESS update, for expectedVersion chaining. */
   versionNumber?: number;
+  /** queuedAt the service gave the execution: tells a recreated job from this one (src/agent/incarnation.ts). */
+  queuedAt?: number;
   /**
    * Journal order of the start and of the outcome (record numbers). Wall-clock times can jump both
    * ways on a device without RTC; anything that orders entries uses these.
@@ -44,10 +46,20 @@ export interface StateStore {
   markStarted(entry: Omit<JournalEntry, 'state'>): Promise<void>;
   saveHandlerState(ref: ExecRef, state: Record<string, unknown>): Promise<void>;
   /** Records the outcome and enqueues its terminal update in one durable write. */
-  markFinished(ref: ExecRef, outcome: NonNullable<JournalEntry['outcome']>, update: Omit<OutboxItem, 'seq' | 'enqueuedAt' | keyof ExecRef>): Promise<OutboxItem>;
+  markFinished(
+    ref: ExecRef,
+    outcome: NonNullable<JournalEntry['outcome']>,
+    update: Omit<OutboxItem, 'seq' | 'enqueuedAt' | keyof ExecRef>,
+    queuedAt?: number,
+  ): Promise<OutboxItem>;
   markReported(ref: ExecRef): Promise<void>;
   /** Forget a start whose IN_PROGRESS update never got through (the handler did not run). */
   release(ref: ExecRef): Promise<void>;
+  /**
+   * Forget a reported execution: a new job now stands behind its (namespace, jobId, executionNumber)
+   * (src/agent/incarnation.ts). Nothing else is forgotten.
+   */
+  forget(ref: ExecRef): Promise<void>;
   /** Outbox items in order. */
   pending(): OutboxItem[];
   ack(seq: number): Promise<void>;

@@ -1,6 +1,8 @@
 import { judgeRejection } from '../../src/agent/outbox';
 import { endingOf } from '../../src/agent/outcome';
+import { sameExecution, stateOfAnother } from '../../src/agent/incarnation';
 import { LIST_CAP, planReconcile, refKey } from '../../src/agent/reconcile';
+import type { Past } from '../../src/agent/reconcile';
 import { recoveryPlan } from '../../src/agent/recovery';
 import { mapRegistry } from '../../src/agent/registry';
 import { formatLine } from '../../src/cli/pretty';
@@ -26,6 +28,8 @@ describe('judgeRejection (what a refused status update means)', () => {
     ['internal error', new JobsRejectedError('InternalError', 'x'), 'retry'],
     ['timeout', new TimeoutError('update', 10), 'retry'],
     ['unsendable as written', new JobsRejectedError('InvalidRequest', 'x'), 'done-gone'],
+    // A job deleted and recreated under the same id: version 1 again, below the one ours was written against.
+    ['recreated job: QUEUED below our version, never finished by our outcome', new JobsRejectedError('VersionMismatch', 'x', { status: 'QUEUED', versionNumber: 1 }), 'done-gone'],
   ])('%s', (_n, err, verdict) => {
     expect(judgeRejection(item, err)).toEqual(verdict);
   });
@@ -48,13 +52,12 @@ describe('endingOf (the one mapping from handler endings to statuses)', () => {
 });
 
 const s = (jobId: string, executionNumber = 1, queuedAt = 10): JobExecutionSummary => ({ jobId, executionNumber, queuedAt, lastUpdatedAt: queuedAt, versionNumber: 1 });
-const noneKnown = { isRunning: () => false, isReady: () => false, isDone: () => false, journal: () => undefined };
+const noneKnown = { isRunning: () => false, isReady: () => false, past: () => undefined };
 
 describe('planReconcile', () => {
   it('enqueues new executions once, marks start-up IN_PROGRESS ones first, skips journaled ones', () => {
     const list: GetPendingAccepted = { timestamp: 1, inProgressJobs: [s('run')], queuedJobs: [s('a'), s('b'), s('a'), s('done')] };
-    const journaled: JournalEntry = { namespace: '', jobId: 'done', executionNumber: 1, handler: 'h', state: 'finished', startedAt: 1 };
-    const plan = planReconcile('', list, { ...noneKnown, journal: (r) => (r.jobId === 'done' ? journaled : undefined) }, [], [], true);
+    const plan = planReconcile('', list, { ...noneKnown, past: (r) => (r.jobId === 'done' ? { unreported: true } : undefined) }, [], [], true);
     // In listing order: the ready queue stamps discovery order from it.
     expect(plan.enqueue.map((c) => [c.jobId, c.resumeFirst ?? false])).toEqual([
       ['run', true],
@@ -78,11 +81,9 @@ describe('planReconcile', () => {
 describe('planReconcile with retries (each executionNumber its own execution)', () => {
   it('enqueues a retry of a job whose first execution is journaled, done or running; never the same number twice', () => {
     const first = refKey({ namespace: '', jobId: 'r', executionNumber: 1 });
-    const reported: JournalEntry = { namespace: '', jobId: 'r', executionNumber: 1, handler: 'h', state: 'reported', startedAt: 1 };
     const known = {
       ...noneKnown,
-      isDone: (k: string) => k === first,
-      journal: (r: { jobId: string; executionNumber: number }) => (r.jobId === 'r' && r.executionNumber === 1 ? reported : undefined),
+      past: (r: { jobId: string; executionNumber: number }) => (r.jobId === 'r' && r.executionNumber === 1 ? { queuedAt: 10, unreported: false } : undefined),
     };
     const plan = planReconcile('', { timestamp: 1, inProgressJobs: [], queuedJobs: [s('r', 2), s('r', 1)] }, known, [], [], false);
     expect(plan.enqueue.map((c) => [c.jobId, c.executionNumber])).toEqual([['r', 2]]);
@@ -90,6 +91,36 @@ describe('planReconcile with retries (each executionNumber its own execution)', 
     const racing = planReconcile('', { timestamp: 1, inProgressJobs: [], queuedJobs: [s('r', 2)] }, noneKnown, [], [first], false);
     expect(racing.confirmRunning).toEqual([first]);
     expect(racing.enqueue.map((c) => c.executionNumber)).toEqual([2]);
+  });
+});
+
+describe('planReconcile with a recreated job (src/agent/incarnation.ts)', () => {
+  const listed = (queuedAt: number, versionNumber: number): GetPendingAccepted => ({
+    timestamp: 1,
+    inProgressJobs: [],
+    queuedJobs: [{ jobId: 'X', executionNumber: 1, queuedAt, lastUpdatedAt: queuedAt, versionNumber }],
+  });
+  const knownAs = (past: Past) => ({ ...noneKnown, past: () => past });
+  it.each<[string, Past, GetPendingAccepted, 'skip' | 'supersede' | 'wait']>([
+    ['same queuedAt and a version at least ours: the one it ran', { queuedAt: 10, versionNumber: 2, unreported: false }, listed(10, 3), 'skip'],
+    ['same, its outcome still unreported', { queuedAt: 10, versionNumber: 2, unreported: true }, listed(10, 2), 'skip'],
+    ['nothing remembered but that it ran: never again', { unreported: false }, listed(99, 1), 'skip'],
+    ['another queuedAt: a new job behind the old id', { queuedAt: 10, versionNumber: 2, unreported: false }, listed(20, 1), 'supersede'],
+    ['same second, but the version went back: a new job', { queuedAt: 10, versionNumber: 2, unreported: false }, listed(10, 1), 'supersede'],
+    ['a new job while the old outcome is still in the outbox: wait for it', { queuedAt: 10, versionNumber: 2, unreported: true }, listed(20, 1), 'wait'],
+  ])('%s', (_n, past, list, expected) => {
+    const plan = planReconcile('', list, knownAs(past), [], [], false);
+    const got = plan.enqueue.length > 0 ? (plan.enqueue[0]?.supersedes ? 'supersede' : 'fresh') : plan.waitForReport.length > 0 ? 'wait' : 'skip';
+    expect(got).toBe(expected);
+  });
+
+  it('sameExecution and stateOfAnother agree on versions', () => {
+    expect(sameExecution({ queuedAt: 5, versionNumber: 7 }, { queuedAt: 5, versionNumber: 2 })).toBe(true);
+    expect(sameExecution({ queuedAt: 5, versionNumber: 1 }, { queuedAt: 5, versionNumber: 2 })).toBe(false);
+    expect(sameExecution({ queuedAt: 6, versionNumber: 9 }, { queuedAt: 5 })).toBe(false);
+    expect(stateOfAnother(3, { versionNumber: 1 })).toBe(true);
+    expect(stateOfAnother(3, { versionNumber: 5 })).toBe(false);
+    expect(stateOfAnother(undefined, { versionNumber: 1 })).toBe(false);
   });
 });
 

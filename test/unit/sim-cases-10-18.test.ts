@@ -164,10 +164,43 @@ describe('§8 case 16: extra request fields are ignored', () => {
 describe('§8 case 17: statusDetails validation', () => {
   const long = 'x'.repeat(1025);
   const eleven = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v']));
+  const refused = (options: Parameters<typeof makeSim>[0], details: unknown): void => {
+    const sim = makeSim(options);
+    sim.job('J1');
+    for (const [suffix, body] of [
+      ['J1/update', { status: 'IN_PROGRESS', statusDetails: details }],
+      ['start-next', { statusDetails: details }],
+    ] as const) {
+      expect(only(sim.mqtt(suffix, { ...body, clientToken: 'z' }), 'rejected')).toMatchObject({ code: 'InvalidRequest', clientToken: 'z' });
+    }
+    expect(only(sim.mqtt('J1/get', {}), 'accepted').execution).toMatchObject({ status: 'QUEUED', versionNumber: 1 });
+    const h = sim.svc.httpUpdate('t1', 'J1', { status: 'IN_PROGRESS', statusDetails: details });
+    expect(h.ok ? 'ok' : h.error.name).toBe('InvalidRequestException');
+  };
+
+  // The Device Client's terminal update carries the command's output with its line feeds, and its
+  // integration test against AWS IoT expects SUCCEEDED for it (docs/PROTOCOL.md §10.23).
   it.each([
-    ['newline', { a: 'line\nbreak' }],
+    ['line feed', { stdout: 'Hello World\n' }],
+    ['carriage return and line feed', { stdout: 'a\r\nb\r\n' }],
     ['tab', { a: 'a\tb' }],
+  ])('%s → accepted by default (statusDetailsControlChars=whitespace), kept as sent', (_n, details) => {
+    const sim = makeSim();
+    sim.job('J1');
+    only(sim.mqtt('J1/update', { status: 'SUCCEEDED', statusDetails: details }), 'accepted');
+    expect(only(sim.mqtt('J1/get', {}), 'accepted').execution).toMatchObject({ status: 'SUCCEEDED', statusDetails: details });
+  });
+
+  it.each([
+    ['line feed', { a: 'line\nbreak' }],
+    ['carriage return', { a: 'a\rb' }],
+    ['tab', { a: 'a\tb' }],
+  ])('%s → InvalidRequest under statusDetailsControlChars=strict', (_n, details) => refused({ statusDetailsControlChars: 'strict' }, details));
+
+  it.each([
     ['NUL', { a: 'a\u0000b' }],
+    ['vertical tab', { a: 'a\u000bb' }],
+    ['escape', { a: '\u001b[31mred' }],
     ['zero-width space (format char)', { a: 'a\u200bb' }],
     ['private use char', { a: '\ue000' }],
     ['lone surrogate', { a: '\ud800' }],
@@ -181,18 +214,9 @@ describe('§8 case 17: statusDetails validation', () => {
     ['array instead of map', ['a']],
     ['string instead of map', 'a=b'],
     ['more than 10 entries', eleven],
-  ])('%s → InvalidRequest, no state change', (_n, details) => {
-    const sim = makeSim();
-    sim.job('J1');
-    for (const [suffix, body] of [
-      ['J1/update', { status: 'IN_PROGRESS', statusDetails: details }],
-      ['start-next', { statusDetails: details }],
-    ] as const) {
-      expect(only(sim.mqtt(suffix, { ...body, clientToken: 'z' }), 'rejected')).toMatchObject({ code: 'InvalidRequest', clientToken: 'z' });
-    }
-    expect(only(sim.mqtt('J1/get', {}), 'accepted').execution).toMatchObject({ status: 'QUEUED', versionNumber: 1 });
-    const h = sim.svc.httpUpdate('t1', 'J1', { status: 'IN_PROGRESS', statusDetails: details });
-    expect(h.ok ? 'ok' : h.error.name).toBe('InvalidRequestException');
+  ])('%s → InvalidRequest under either reading, no state change', (_n, details) => {
+    refused({}, details);
+    refused({ statusDetailsControlChars: 'strict' }, details);
   });
 
   it.each([

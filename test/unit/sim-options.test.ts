@@ -22,6 +22,10 @@ describe('DEFAULT_SIM_OPTIONS', () => {
       servicePublishPolicy: 'ignore',
       responsesToRequesterOnly: true,
       duplicateTerminalCheck: 'version-first',
+      presignPlaceholders: true,
+      presignedUrlStyle: 'virtual-hosted',
+      statusDetailsControlChars: 'whitespace',
+      answerQos: 0,
     });
     const sim = makeSim({ maxPendingListed: 3 });
     expect(sim.svc.options).toEqual({ ...DEFAULT_SIM_OPTIONS, maxPendingListed: 3 });
@@ -145,16 +149,48 @@ describe('unknownThingGetPending', () => {
   });
 });
 
-describe('presigned URL placeholders', () => {
+describe('presigned URL placeholders (docs/PROTOCOL.md §2.6, §10.22)', () => {
   const doc = JSON.stringify({ url: '${aws:iot:s3-presigned-url:https://s3.amazonaws.com/bucket/key}' });
-  it('substituted freshly on every delivery when enabled (default)', () => {
+  const QUERY =
+    /\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Credential=ASIA[0-9A-F]{16}%2F\d{8}%2F[a-z0-9-]+%2Fs3%2Faws4_request&X-Amz-Date=\d{8}T\d{6}Z&X-Amz-Expires=\d+&X-Amz-Security-Token=[0-9A-Za-z]+&X-Amz-Signature=[0-9a-f]{64}&X-Amz-SignedHeaders=host&response-content-disposition=attachment%3B%20filename%3D[^&]+$/;
+  const urlOf = (placeholder: string, options: Parameters<typeof makeSim>[0] = {}): string => {
+    const sim = makeSim(options);
+    return only(sim.job('J1', { document: JSON.stringify({ url: placeholder }) }), 'notify-next').execution.jobDocument.url as string;
+  };
+
+  it('substituted freshly on every delivery when enabled (default), on MQTT and HTTPS alike', () => {
     const sim = makeSim();
     const nn = only(sim.job('J1', { document: doc }), 'notify-next').execution.jobDocument.url as string;
     const d1 = only(sim.mqtt('J1/get', {}), 'accepted').execution.jobDocument.url as string;
+    const sn = only(sim.mqtt('start-next', {}), 'accepted').execution.jobDocument.url as string;
     const h = sim.svc.httpDescribe('t1', 'J1', {});
     const d2 = JSON.parse((h.ok && (h.value.execution?.jobDocument as string)) || '{}').url as string;
-    for (const u of [nn, d1, d2]) expect(u).toMatch(/^https:\/\/s3\.amazonaws\.com\/bucket\/key\?X-Amz-Algorithm=AWS4-HMAC-SHA256&.*X-Amz-Signature=[0-9a-f]{64}$/);
-    expect(new Set([nn, d1, d2]).size).toBe(3);
+    for (const u of [nn, d1, sn, d2]) expect(u).toMatch(new RegExp(`^https://bucket\\.s3\\.amazonaws\\.com/key${QUERY.source.slice(0)}`));
+    expect(new Set([nn, d1, sn, d2]).size).toBe(4);
+  });
+
+  it.each([
+    ['v1, path-style with region', '${aws:iot:s3-presigned-url:https://s3.eu-west-1.amazonaws.com/my-bucket/dir/fw.bin}', 'https://my-bucket.s3.eu-west-1.amazonaws.com/dir/fw.bin', 'eu-west-1'],
+    ['v2, path-style (the developer guide form)', '${aws:iot:s3-presigned-url-v2:https://s3.us-west-2.amazonaws.com/my-bucket/fw.bin}', 'https://my-bucket.s3.us-west-2.amazonaws.com/fw.bin', 'us-west-2'],
+    ['v2, virtual-hosted', '${aws:iot:s3-presigned-url-v2:https://my-bucket.s3.us-west-2.amazonaws.com/fw.bin}', 'https://my-bucket.s3.us-west-2.amazonaws.com/fw.bin', 'us-west-2'],
+    ['v2, bucket with dots stays path-style', '${aws:iot:s3-presigned-url-v2:https://s3.us-west-2.amazonaws.com/my.bucket/fw.bin}', 'https://s3.us-west-2.amazonaws.com/my.bucket/fw.bin', 'us-west-2'],
+  ])('%s → %s', (_n, placeholder, base, region) => {
+    const url = urlOf(placeholder);
+    expect(url.slice(0, url.indexOf('?'))).toBe(base);
+    expect(url.slice(url.indexOf('?'))).toMatch(QUERY);
+    expect(url).toContain(`%2F${region}%2Fs3%2Faws4_request`);
+  });
+
+  it('presignedUrlStyle=as-written keeps a path-style URL path-style', () => {
+    const url = urlOf('${aws:iot:s3-presigned-url-v2:https://s3.us-west-2.amazonaws.com/my-bucket/fw.bin}', { presignedUrlStyle: 'as-written' });
+    expect(url.slice(0, url.indexOf('?'))).toBe('https://s3.us-west-2.amazonaws.com/my-bucket/fw.bin');
+  });
+
+  it('presignedUrlConfig.expiresInSec sets X-Amz-Expires', () => {
+    const sim = makeSim();
+    const r = sim.svc.createJob({ jobId: 'J1', targets: ['t1'], document: doc, presignedUrlConfig: { roleArn: 'arn:aws:iam::123456789012:role/r', expiresInSec: 120 } });
+    expect(r.ok).toBe(true);
+    expect(only(sim.mqtt('J1/get', {}), 'accepted').execution.jobDocument.url).toContain('&X-Amz-Expires=120&');
   });
 
   it('left as is when disabled', () => {

@@ -36,7 +36,8 @@ describe('presigned URL placeholders, v2 form', () => {
     sim.job('J1', { document: doc });
     const a = only(sim.mqtt('J1/get', {}), 'accepted').execution.jobDocument.urls.fw as string;
     const b = only(sim.mqtt('J1/get', {}), 'accepted').execution.jobDocument.urls.fw as string;
-    for (const u of [a, b]) expect(u).toMatch(/^https:\/\/s3\.eu-west-1\.amazonaws\.com\/acme-fw\/gw\/fw\.bin\?X-Amz-Algorithm=AWS4-HMAC-SHA256&.*X-Amz-Signature=[0-9a-f]{64}$/);
+    // Delivered virtual-hosted, as AWS delivers them (docs/PROTOCOL.md §2.6, §10.22).
+    for (const u of [a, b]) expect(u).toMatch(/^https:\/\/acme-fw\.s3\.eu-west-1\.amazonaws\.com\/gw\/fw\.bin\?X-Amz-Algorithm=AWS4-HMAC-SHA256&.*X-Amz-Signature=[0-9a-f]{64}&/);
     expect(a).not.toBe(b);
   });
 });

@@ -96,8 +96,11 @@ export class TrustGate {
     const v = verifyJob({ document: input.document, trust: store, execution: { jobId: input.jobId, namespace: input.namespace }, identity: { thingName: this.o.thingName, labels: this.o.labels }, now: ctx.now });
     if (!v.ok) return this.fail(v, ctx, input);
     const p = v.payload;
+    // The op's policy was checked: the document must not select another handler (an oncall key
+    // signing op "reboot" over a document that runs exec). A document no loaded handler serves is
+    // refused by the registry after this stage, as without signatures.
     const selected = p.op === TRUST_UPDATE_OP ? TRUST_UPDATE_OP : input.handlerOf(p.doc);
-    if (selected !== p.op) {
+    if (selected !== undefined && selected !== p.op) {
       const what = `op ${JSON.stringify(p.op)} is not the handler the signed document selects (${selected ?? 'none'})`;
       return this.fail(this.rejected(store, 'malformed-envelope', what, v.kids, p) as Verdict & { ok: false }, ctx, input);
     }

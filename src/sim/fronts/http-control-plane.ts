@@ -36,6 +36,7 @@ import {
   queryFlags,
   queryLong,
   readRequest,
+  logRefusals,
   sendError,
   sendJson,
   serviceError,
@@ -327,6 +328,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Running
   const log = o.log ?? silentLogger();
   const table = routes(o);
   const server = createServer((req, res) => {
+    logRefusals(req, res, log, 'control plane');
     handle(table, req, res).catch((err: unknown) => {
       // A bug costs one request, never the server.
       log.error({ err, url: req.url }, 'control plane request failed');

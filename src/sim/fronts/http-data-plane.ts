@@ -36,6 +36,7 @@ import {
   queryLong,
   readRequest,
   responseFaults,
+  logRefusals,
   sendError,
   sendJson,
   serviceError,
@@ -188,6 +189,7 @@ export async function startDataPlane(o: DataPlaneOptions): Promise<RunningServer
       maxVersion: o.tls.maxVersion ?? 'TLSv1.2',
     },
     (req, res) => {
+      logRefusals(req, res, log, 'data plane');
       front.handle(req, res).catch((err: unknown) => {
         // A bug must cost one request, never the server.
         log.error({ err, url: req.url }, 'data plane request failed');

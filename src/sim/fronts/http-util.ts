@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../lib/log';
 import { MAX_ADVANCE_MS } from '../clock';
 import type { CreateJobInput, Faults, Result, ServiceError } from '../types';
 
@@ -149,6 +150,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, req
  */
 export function sendError(res: ServerResponse, err: ServiceError, requestId: string): void {
   if (res.headersSent || res.destroyed) return;
+  sentErrors.set(res, err);
   const body: Record<string, unknown> = { message: err.message, code: err.name };
   if (err.executionState !== undefined) body.executionState = err.executionState;
   const text = JSON.stringify(body);
@@ -162,6 +164,20 @@ export function sendError(res: ServerResponse, err: ServiceError, requestId: str
 }
 
 export const newRequestId = (): string => randomUUID();
+
+const sentErrors = new WeakMap<ServerResponse, ServiceError>();
+
+/**
+ * Logs the refusal a response carried, once it has gone out: the request (its path names the thing)
+ * and the reason, at info so a user rehearsing a device sees why a request failed.
+ */
+export function logRefusals(req: IncomingMessage, res: ServerResponse, log: Logger, front: string): void {
+  res.once('finish', () => {
+    const err = sentErrors.get(res);
+    if (err === undefined) return;
+    log.info({ front, request: `${req.method ?? '?'} ${req.url ?? ''}`, status: err.status, code: err.name, reason: err.message }, 'request refused');
+  });
+}
 
 /**
  * The start every front shares: a request id, the body within its limit (413 and no keep-alive

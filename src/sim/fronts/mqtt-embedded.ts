@@ -61,6 +61,9 @@ function defaultIdentity(cert: PeerCertificate): string | undefined {
 /** Where consumed requests and refused publications go: no client may subscribe to it. */
 const SINK_TOPIC = '$sim/consumed';
 
+/** The ALPN protocol name of MQTT with an X.509 client certificate on AWS IoT's port 443. */
+export const AWS_MQTT_ALPN = 'x-amzn-mqtt-ca';
+
 function ownsTopic(thing: string | undefined, topic: string): boolean {
   if (topic.startsWith('$sim/')) return false;
   if (!topic.startsWith('$aws/')) return true; // application topics are outside the Jobs service's concern
@@ -83,15 +86,20 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   };
   broker.authorizeSubscribe = (client, sub, cb) => {
     if (ownsTopic(identities.get(client), sub.topic)) return cb(null, sub);
-    o.log.warn({ clientId: client.id, topic: sub.topic }, 'subscription refused: not this thing');
+    o.log.info({ clientId: client.id, thing: identities.get(client), topic: sub.topic, reason: 'not this thing\'s topic' }, 'subscription refused');
     cb(null, null); // SUBACK 0x80 for this filter
   };
   broker.authorizePublish = (client, packet, cb) => {
     if (!client) return cb(null);
     const thing = identities.get(client);
-    if (!ownsTopic(thing, packet.topic)) return cb(new Error(`publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`));
+    if (!ownsTopic(thing, packet.topic)) {
+      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'not this thing\'s topic' }, 'publish refused; client disconnected');
+      return cb(new Error(`publish to ${packet.topic} not allowed for ${thing ?? 'unknown'}`));
+    }
     if (isServiceOnlyTopic(packet.topic)) {
-      if (service.options.servicePublishPolicy === 'disconnect') return cb(new Error('publishing to a Jobs response/notify topic'));
+      const disconnect = service.options.servicePublishPolicy === 'disconnect';
+      o.log.info({ clientId: client.id, thing, topic: packet.topic, reason: 'devices may not publish Jobs answers or notifications' }, disconnect ? 'publish refused; client disconnected' : 'publish dropped');
+      if (disconnect) return cb(new Error('publishing to a Jobs response/notify topic'));
       packet.topic = SINK_TOPIC; // acknowledged, then delivered to nobody
       return cb(null);
     }
@@ -117,7 +125,8 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
       const packet = { cmd: 'publish', topic: p.topic, payload, qos: 1, retain: false, dup: false };
       if (p.to !== undefined && service.options.responsesToRequesterOnly) {
         const client = broker.clients[p.to];
-        if (client) client.publish({ ...packet, qos: 0 }, () => undefined);
+        // QoS of answers is open (docs/PROTOCOL.md §10.24): option answerQos.
+        if (client) client.publish({ ...packet, qos: service.options.answerQos }, () => undefined);
         return;
       }
       broker.publish(packet, () => undefined);
@@ -126,13 +135,24 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
   const removeOutlet = o.runtime.addOutlet(outlet);
 
   const server: Server = createServer(
-    { ca: o.tls.caPem, cert: o.tls.certPem, key: o.tls.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    {
+      ca: o.tls.caPem,
+      cert: o.tls.certPem,
+      key: o.tls.keyPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      // AWS IoT selects x-amzn-mqtt-ca for MQTT with a client certificate on port 443 [DOC protocols];
+      // the Device Client always offers it. A client offering no ALPN negotiates none, as on 8883.
+      ALPNProtocols: [AWS_MQTT_ALPN],
+    },
     (socket) => {
       socket.setNoDelay(true);
       broker.handle(socket);
     },
   );
-  server.on('tlsClientError', (err) => o.log.debug({ err: err.message }, 'TLS client refused'));
+  // A refused handshake is a refusal the user rehearsing a device needs to see (wrong CA, no certificate, ALPN).
+  server.on('tlsClientError', (err, sock) => o.log.info({ remote: sock.remoteAddress, reason: err.message }, 'TLS client refused'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());

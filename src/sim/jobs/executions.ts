@@ -10,7 +10,7 @@ import { serviceError } from './options';
 import { secondsBeforeTimeout } from './render';
 import { badRequest, badTransition, ctlTime, err, notFound, thingArn } from './jobs';
 import type { Names } from './jobs';
-import { parseLong, validJobId, validNamespace, validThing, validateDetails } from './validate';
+import { detailRules, parseLong, validJobId, validNamespace, validThing, validateDetails } from './validate';
 import type { World } from './world';
 
 export interface CancelExecutionOpts {
@@ -28,7 +28,7 @@ export function cancelJobExecution(w: World, jobId: string, thing: string, o: Ca
   if (rec === undefined) return missing(jobId, thing);
   let details: Record<string, string> | undefined;
   if (o.statusDetails !== undefined) {
-    const d = validateDetails(o.statusDetails, w.opts.maxStatusDetailsEntries);
+    const d = validateDetails(o.statusDetails, detailRules(w.opts));
     if (!d.ok) return err(badRequest(d.err.message));
     details = d.value;
   }

@@ -9,7 +9,7 @@ import type { Ask } from './device';
 import { toHttpError } from './options';
 import type { DevResult } from './options';
 import { badRequest, err } from './jobs';
-import { isObj, parseStartNext, parseUpdate, validJobId, validNamespace, validThing } from './validate';
+import { detailRules, isObj, parseStartNext, parseUpdate, validJobId, validNamespace, validThing } from './validate';
 import type { Obj } from './validate';
 import type { FrontDeps } from './mqtt';
 
@@ -67,7 +67,7 @@ export function httpDescribe(
 export function httpStartNext(d: Deps, thing: string, b: unknown): Result<{ execution?: JobExecution }> {
   const o = body(b);
   if (o === undefined) return err(badRequest('request body must be a JSON object'));
-  const inp = parseStartNext(o, d.world.opts.maxStatusDetailsEntries);
+  const inp = parseStartNext(o, detailRules(d.world.opts));
   if (!inp.ok) return err(toHttpError(inp.err, d.world.opts));
   return run(d, thing, () => startNext(d.world, ask(d, thing), inp.value));
 }
@@ -81,7 +81,7 @@ export function httpUpdate(
   if (typeof jobId !== 'string' || !validJobId(jobId)) return err(badRequest('jobId is invalid'));
   const o = body(b);
   if (o === undefined) return err(badRequest('request body must be a JSON object'));
-  const inp = parseUpdate(o, d.world.opts.maxStatusDetailsEntries);
+  const inp = parseUpdate(o, detailRules(d.world.opts));
   if (!inp.ok) return err(toHttpError(inp.err, d.world.opts));
   return run(d, thing, () => update(d.world, ask(d, thing), jobId, inp.value, d.duplicateNotifyNext(thing))) as Result<{
     executionState?: JobExecutionState;

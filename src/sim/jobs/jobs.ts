@@ -12,7 +12,7 @@ import { serviceError } from './options';
 import { checkBody } from './fields';
 import { CREATE_JOB } from './job-fields';
 import { describePlan, initialStatus, makePlan } from './plan';
-import { hasPlaceholders } from './render';
+import { hasPlaceholders } from './presign';
 import { addTargets, MAX_JOB_TARGETS, resolveTargets } from './targets';
 import { configsOfJobBody } from './template-keys';
 import { validThing } from './validate';

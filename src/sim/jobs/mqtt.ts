@@ -8,12 +8,12 @@ import { errorMessage } from '../../lib/errors';
 import { isServiceOnlyTopic, parseRequestTopic, topics } from '../../jobs/topics';
 import type { ParseResult, ParsedRequest, ResponseKind } from '../../jobs/topics';
 import { LIMITS } from '../../jobs/types';
-import type { Publication } from '../types';
+import type { Publication, Refusal } from '../types';
 import { describe, getPending, startNext, update } from './device';
 import type { Ask } from './device';
 import { fail } from './options';
 import type { DevErr, DevResult } from './options';
-import { field, isObj, parseDescribe, parseStartNext, parseUpdate } from './validate';
+import { detailRules, field, isObj, parseDescribe, parseStartNext, parseUpdate } from './validate';
 import type { Obj } from './validate';
 import type { World } from './world';
 
@@ -24,6 +24,7 @@ export interface FrontDeps {
   roll: (thing: string) => DevErr | undefined;
   consistencyMs: (thing: string) => number | undefined;
   duplicateNotifyNext: (thing: string) => boolean;
+  refused: (r: Refusal) => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -44,7 +45,7 @@ function dispatch(d: FrontDeps, req: ParsedRequest, body: Obj): DevResult<object
   if (req.namespace !== undefined) ask.namespace = req.namespace;
   const ec = d.consistencyMs(req.thing);
   if (ec !== undefined) ask.consistencyMs = ec;
-  const max = w.opts.maxStatusDetailsEntries;
+  const max = detailRules(w.opts);
   switch (req.op) {
     case 'get':
       return getPending(w, ask);
@@ -72,7 +73,13 @@ function checkToken(token: unknown): DevErr | undefined {
   return undefined;
 }
 
-function handle(d: FrontDeps, parsed: ParseResult & object, payload: Buffer, respond: (k: ResponseKind, b: object) => void): void {
+interface Requester {
+  clientId: string;
+  topic: string;
+  thing: string;
+}
+
+function handle(d: FrontDeps, from: Requester, parsed: ParseResult & object, payload: Buffer, respond: (k: ResponseKind, b: object) => void): void {
   const body = decode(payload, d.world.opts.emptyPayload === 'object');
   const token = body === undefined ? undefined : field(body, 'clientToken');
   const ts = epochSeconds(d.world.clock);
@@ -80,11 +87,17 @@ function handle(d: FrontDeps, parsed: ParseResult & object, payload: Buffer, res
   const reject = (e: DevErr): void => {
     const b: Obj = { code: e.code, message: e.message, ...head() };
     if (e.executionState !== undefined) b.executionState = e.executionState;
+    const r: Refusal = { thing: from.thing, request: from.topic, clientId: from.clientId, code: e.code, message: e.message };
+    if (token !== undefined) r.clientToken = token;
+    d.refused(r);
     respond('rejected', b);
   };
   if (!parsed.ok) return reject({ code: 'InvalidTopic', message: parsed.reason });
   // InvalidJson cannot echo a token: the body could not be read (docs/PROTOCOL.md §2.1).
-  if (body === undefined) return respond('rejected', { code: 'InvalidJson', message: 'Payload is not a JSON object', timestamp: ts });
+  if (body === undefined) {
+    d.refused({ thing: from.thing, request: from.topic, clientId: from.clientId, code: 'InvalidJson', message: 'Payload is not a JSON object' });
+    return respond('rejected', { code: 'InvalidJson', message: 'Payload is not a JSON object', timestamp: ts });
+  }
   const pre = checkToken(token) ?? d.roll(parsed.request.thing);
   if (pre !== undefined) return reject(pre);
   let r: DevResult<object>;
@@ -103,7 +116,7 @@ export function handleMqtt(d: FrontDeps, clientId: string, topic: string, payloa
   const parsed = parseRequestTopic(topic);
   if (parsed === null) return;
   const thingName = parsed.ok ? parsed.request.thing : parsed.thing;
-  handle(d, parsed, payload, (kind, body) =>
+  handle(d, { clientId, topic, thing: thingName }, parsed, payload, (kind, body) =>
     d.publish({ topic: topics.response(topic, kind), payload: body, to: clientId, thing: thingName, kind: 'response' }),
   );
   for (const n of d.world.drain()) d.publish(n);

@@ -2,7 +2,6 @@
  * Wire shapes (docs/PROTOCOL.md §2.6): whole seconds on the device plane, optional fields omitted rather than
  * null, job documents as objects on MQTT and as JSON text on HTTPS.
  */
-import { createHash } from 'node:crypto';
 import type { JobExecution, JobExecutionState, JobExecutionSummary } from '../../jobs/types';
 import { deadlineOf, isPending } from '../model';
 import type { ExecRecord, JobRecord } from '../model';
@@ -61,8 +60,6 @@ export function deviceExecution(rec: ExecRecord, job: JobRecord, ctx: RenderCtx,
   return e;
 }
 
-const PLACEHOLDER = /\$\{aws:iot:s3-presigned-url(?:-v2)?:([^}"\\]+)\}/g;
-
 /** The document with every object member whose value is null left out (arrays keep their nulls). */
 export function stripNullMembers(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripNullMembers);
@@ -70,29 +67,4 @@ export function stripNullMembers(v: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNullMembers(x);
   return out;
-}
-
-export function hasPlaceholders(text: string): boolean {
-  PLACEHOLDER.lastIndex = 0;
-  return PLACEHOLDER.test(text);
-}
-
-function isoBasic(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-}
-
-/**
- * Replace each `${aws:iot:s3-presigned-url:URL}` with URL plus a SigV4-looking query that differs
- * on every delivery, as AWS does (docs/PROTOCOL.md §2.6) — so agents that de-duplicate on document text fail
- * here as they would in production. Only URL-safe characters are added, so the JSON stays valid.
- */
-export function presign(text: string, nowMs: number, delivery: number, expiresSec = 3600): string {
-  return text.replace(PLACEHOLDER, (_m, url: string) => {
-    const sig = createHash('sha256').update(`${url}|${nowMs}|${delivery}`).digest('hex');
-    const sep = url.includes('?') ? '&' : '?';
-    return (
-      `${url}${sep}X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${isoBasic(nowMs)}` +
-      `&X-Amz-Expires=${expiresSec}&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`
-    );
-  });
 }

@@ -6,6 +6,7 @@ import { DEVICE_STATUSES, EXEC_STATUSES, LIMITS } from '../../jobs/types';
 import type { Details, DeviceStatus, ExecStatus } from '../../jobs/types';
 import { fail, ok } from './options';
 import type { DevResult } from './options';
+import type { SimOptions } from '../types';
 
 export type Obj = Record<string, unknown>;
 
@@ -43,11 +44,25 @@ function optBool(o: Obj, k: string): DevResult<boolean | undefined> {
   return fail('InvalidRequest', `${k} must be a boolean`);
 }
 
-const CONTROL = /\p{C}/u;
+/** What a statusDetails map must satisfy (docs/PROTOCOL.md §6.3, §10.8, §10.23). */
+export interface DetailRules {
+  maxEntries: number;
+  controlChars: SimOptions['statusDetailsControlChars'];
+}
 
-export function validateDetails(v: unknown, maxEntries: number): DevResult<Details> {
+export function detailRules(opts: SimOptions): DetailRules {
+  return { maxEntries: opts.maxStatusDetailsEntries, controlChars: opts.statusDetailsControlChars };
+}
+
+const CONTROL = /\p{C}/u;
+// Every \p{C} but line feed, carriage return and tab: what AWS accepts from the Device Client (§10.23).
+const CONTROL_BUT_WHITESPACE = /(?![\n\r\t])\p{C}/u;
+
+export function validateDetails(v: unknown, rules: DetailRules): DevResult<Details> {
   if (!isObj(v)) return fail('InvalidRequest', 'statusDetails must be an object of strings');
   const entries = Object.entries(v);
+  const { maxEntries } = rules;
+  const control = rules.controlChars === 'strict' ? CONTROL : CONTROL_BUT_WHITESPACE;
   if (entries.length > maxEntries) return fail('InvalidRequest', `statusDetails has more than ${maxEntries} entries`);
   for (const [k, val] of entries) {
     if (!LIMITS.detailKey.test(k)) return fail('InvalidRequest', `statusDetails key ${JSON.stringify(k)} is invalid`);
@@ -55,14 +70,14 @@ export function validateDetails(v: unknown, maxEntries: number): DevResult<Detai
     if (val.length === 0) return fail('InvalidRequest', `statusDetails.${k} must not be empty`);
     if (Array.from(val).length > LIMITS.detailValueMax)
       return fail('InvalidRequest', `statusDetails.${k} is longer than ${LIMITS.detailValueMax} characters`);
-    if (CONTROL.test(val)) return fail('InvalidRequest', `statusDetails.${k} contains control characters`);
+    if (control.test(val)) return fail('InvalidRequest', `statusDetails.${k} contains control characters`);
   }
   return ok(Object.fromEntries(entries) as Details);
 }
 
-function optDetails(o: Obj, maxEntries: number): DevResult<Details | undefined> {
+function optDetails(o: Obj, rules: DetailRules): DevResult<Details | undefined> {
   const v = field(o, 'statusDetails');
-  return v === undefined ? ok(undefined) : validateDetails(v, maxEntries);
+  return v === undefined ? ok(undefined) : validateDetails(v, rules);
 }
 
 function optStepTimeout(o: Obj, allowCancel: boolean): DevResult<number | undefined> {
@@ -78,8 +93,8 @@ export interface StartNextIn {
   stepTimeoutInMinutes?: number;
 }
 
-export function parseStartNext(o: Obj, maxEntries: number): DevResult<StartNextIn> {
-  const d = optDetails(o, maxEntries);
+export function parseStartNext(o: Obj, rules: DetailRules): DevResult<StartNextIn> {
+  const d = optDetails(o, rules);
   if (!d.ok) return d;
   const s = optStepTimeout(o, false);
   if (!s.ok) return s;
@@ -123,10 +138,10 @@ function parseStatus(v: unknown): DevResult<DeviceStatus | 'QUEUED'> {
   return fail('InvalidRequest', `status ${v as ExecStatus} cannot be set by a device`);
 }
 
-export function parseUpdate(o: Obj, maxEntries: number): DevResult<UpdateIn> {
+export function parseUpdate(o: Obj, rules: DetailRules): DevResult<UpdateIn> {
   const status = parseStatus(field(o, 'status'));
   if (!status.ok) return status;
-  const details = optDetails(o, maxEntries);
+  const details = optDetails(o, rules);
   if (!details.ok) return details;
   const ev = optLong(o, 'expectedVersion');
   if (!ev.ok) return ev;

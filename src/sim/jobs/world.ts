@@ -11,7 +11,9 @@ import type { Publication, SimOptions } from '../types';
 import { PendingOrder, deadlineOf, holdsTargets, isPending, latest, nsKey } from '../model';
 import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from '../model';
 import { ThingGroups } from '../registry/groups';
-import { deviceExecution, presign, stripNullMembers, summary } from './render';
+import { deviceExecution, stripNullMembers, summary } from './render';
+import { presign } from './presign';
+import type { PresignCtx } from './presign';
 import type { RenderCtx } from './render';
 
 export interface TransitionOpts {
@@ -123,7 +125,9 @@ export class World {
   private presigned(job: JobRecord): string {
     if (!job.hasPlaceholders || !this.opts.presignPlaceholders) return job.document;
     this.deliveries += 1;
-    return presign(job.document, this.now(), this.deliveries, job.presignedUrlConfig?.expiresInSec);
+    const ctx: PresignCtx = { nowMs: this.now(), delivery: this.deliveries, style: this.opts.presignedUrlStyle };
+    if (job.presignedUrlConfig?.expiresInSec !== undefined) ctx.expiresSec = job.presignedUrlConfig.expiresInSec;
+    return presign(job.document, ctx);
   }
 
   /** Run one change to a pending order and emit the notifications it calls for. */
