@@ -24,9 +24,9 @@ const zones = all.map((mod) => ({
   message: `src/${mod} may import only: ${layers[mod].join(', ') || 'nothing'} (docs/ARCHITECTURE.md §2).`,
 }));
 // Inside src/sim imports point down docs/ARCHITECTURE.md's list: start.ts → fronts/ → service.ts,
-// runtime.ts, clock.ts → jobs/ → registry/ → model.ts, types.ts.
+// runtime.ts, clock.ts, identity.ts, register-thing.ts → jobs/ → registry/ → model.ts, types.ts.
 const simTop = ['./src/sim/start.ts'];
-const simFacade = ['./src/sim/service.ts', './src/sim/runtime.ts', './src/sim/clock.ts'];
+const simFacade = ['./src/sim/service.ts', './src/sim/runtime.ts', './src/sim/clock.ts', './src/sim/identity.ts', './src/sim/register-thing.ts'];
 const simLayers = [
   { target: './src/sim/fronts', above: simTop },
   { target: simFacade, above: [...simTop, './src/sim/fronts'] },

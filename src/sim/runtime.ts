@@ -74,6 +74,11 @@ export class SimRuntime implements ClockControl {
     this.service.tick();
   }
 
+  /** A publication from outside the Jobs state machine (the provisioning API), routed like its own. */
+  publish(p: Publication): void {
+    this.route(p);
+  }
+
   addOutlet(outlet: Outlet): () => void {
     this.outlets.add(outlet);
     return () => this.outlets.delete(outlet);

@@ -3,11 +3,9 @@
  * machine in real time, an MQTT front (embedded aedes or an external broker), the HTTPS data plane
  * and the HTTP control plane — and `endpoints.json` describing how to reach it.
  */
-import { mkdir } from 'node:fs/promises';
-import type { PeerCertificate } from 'node:tls';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock';
-import { certificateIdOfDer } from '../lib/certs';
 import { atomicWriteFile } from '../lib/fsutil';
 import { silentLogger } from '../lib/log';
 import type { Logger } from '../lib/log';
@@ -18,7 +16,7 @@ import type { RunningFront } from './fronts/mqtt-embedded';
 import { joinExternalBroker } from './fronts/mqtt-external';
 import { ensureSimPki } from './registry/pki-store';
 import type { CertFiles, SimPki } from './registry/pki-store';
-import { createIssuer } from './registry/provisioning';
+import { IdentityService } from './identity';
 import { SimRuntime } from './runtime';
 import type { SimOptions } from './types';
 
@@ -46,6 +44,11 @@ export interface StartJobsServiceOptions {
 
 export interface Endpoints {
   mqtt: string;
+  /**
+   * How provisioning answers reach a device: only the requesting connection (the embedded broker, as
+   * on AWS), or every subscriber of the answer topic (an external broker cannot do better).
+   */
+  provisioningDelivery: 'requester-only' | 'by-subscription';
   dataPlane: string;
   controlPlane: string;
   caFile: string;
@@ -57,6 +60,8 @@ export interface JobsServiceHandle {
   endpointsFile: string;
   runtime: SimRuntime;
   pki: SimPki;
+  /** Certificates, provisioning templates, the provisioning API. */
+  identity: IdentityService;
   close(): Promise<void>;
 }
 
@@ -69,13 +74,17 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
   const runtime = new SimRuntime({ options: o.options, timeScale: o.timeScale, log, ...(o.clock ? { clock: o.clock } : {}) });
   for (const t of things) runtime.service.createThing(t);
   const tls = { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem };
-  const issuer = createIssuer(pki, runtime.service);
-  // A certificate attached to a thing (AttachThingPrincipal) speaks for it; otherwise its CN does.
-  const thingOf = (cert: PeerCertificate): string | undefined => {
-    const id = cert.raw ? certificateIdOfDer(cert.raw) : undefined;
-    const cn = cert.subject?.CN;
-    return (id ? issuer.thingOf(id) : undefined) ?? (typeof cn === 'string' ? cn : undefined);
-  };
+  const identity = new IdentityService({
+    service: runtime.service,
+    clock: runtime.clock,
+    pki,
+    publish: (p) => runtime.publish(p),
+    onRefused: (r) => log.info(r, 'provisioning request refused'),
+  });
+  // The sim's own certificate per thing is known and ACTIVE from the start, as if registered.
+  for (const [thing, files] of Object.entries(pki.things)) identity.registerThingCertificate(await readFile(files.certificateFile, 'utf8'), thing);
+  // Only a registered, ACTIVE certificate attached to a thing speaks for that thing.
+  const thingOf = (cert: { raw?: Buffer }): string | undefined => (cert.raw ? identity.identify(cert.raw)?.thing : undefined);
   const fronts: RunningFront[] = [];
   try {
     let mqttUrl: string;
@@ -87,11 +96,12 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
         privateKeyFile: o.brokerKey ?? pki.service.privateKeyFile,
         caFile: o.brokerCa ?? pki.caFile,
         log,
+        identity,
       });
       fronts.push(ext);
       mqttUrl = o.broker;
     } else {
-      const mqtt = await startEmbeddedBroker({ runtime, host, port: o.mqttPort ?? 0, tls, log, thingOf });
+      const mqtt = await startEmbeddedBroker({ runtime, host, port: o.mqttPort ?? 0, tls, log, identity });
       fronts.push(mqtt);
       mqttUrl = `mqtts://${host}:${mqtt.port}`;
     }
@@ -101,13 +111,14 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       service: runtime.service,
       host,
       port: o.controlPort ?? 0,
-      issuer,
+      identity,
       clock: runtime,
       log,
     });
     fronts.push(control);
     const endpoints: Endpoints = {
       mqtt: mqttUrl,
+      provisioningDelivery: o.broker ? 'by-subscription' : 'requester-only',
       dataPlane: `https://${host}:${data.port}`,
       controlPlane: `http://${host}:${control.port}`,
       caFile: pki.caFile,
@@ -121,6 +132,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       endpointsFile,
       runtime,
       pki,
+      identity,
       close: async () => {
         if (closed) return;
         closed = true;

@@ -81,6 +81,10 @@ export interface SimOptions {
    * job becomes REMOVED (default), or keeps running and may still report ('keep').
    */
   inProgressOnLeave: 'REMOVED' | 'keep';
+  /** docs/PROVISIONING.md: `enabled` of a provisioning template created without it (AWS documents no default). */
+  templateEnabledByDefault: boolean;
+  /** docs/PROVISIONING.md: after a successful RegisterThing the ownership token works again until it expires, or is spent. */
+  ownershipTokenReuse: 'until-expiry' | 'single-use';
 }
 
 /** Fault injection, per thing, switchable at run time (`*` = every thing). */
@@ -108,6 +112,16 @@ export interface Publication {
   /** Which thing this message concerns (fronts apply per-thing faults). */
   thing: string;
   kind: 'response' | 'notification';
+  /** Encoding on the wire: JSON (default) or CBOR (the provisioning API's `…/cbor` topics). */
+  format?: 'cbor';
+}
+
+/** An MQTT connection as the provisioning API sees it. */
+export interface Connection {
+  clientId: string;
+  /** The certificate the connection authenticated with (unknown through an external broker). */
+  certificateId?: string;
+  thing?: string;
 }
 
 /** An error in the AWS restJson1 sense: `name` is the x-amzn-ErrorType. */

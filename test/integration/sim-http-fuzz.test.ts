@@ -14,10 +14,12 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import fc from 'fast-check';
 import { systemClock } from '../../src/lib/clock';
-import { startControlPlane, type ControlPlaneIssuer } from '../../src/sim/fronts/http-control-plane';
+import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
 import { startDataPlane } from '../../src/sim/fronts/http-data-plane';
 import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { JobsService } from '../../src/sim/service';
+import { IdentityService } from '../../src/sim/identity';
+import { ensureSimPki } from '../../src/sim/registry/pki-store';
 import { makeTestPki, type TestPki } from '../support/pki';
 
 interface Answer {
@@ -34,14 +36,6 @@ let httpsAgent: HttpsAgent;
 const httpAgent = new HttpAgent({ keepAlive: true });
 let clientTls: { ca: string; cert: string; key: string };
 
-/** Provisioning that sometimes fails, so the error paths of the provisioning routes are fuzzed too. */
-const issuer: ControlPlaneIssuer = {
-  createKeysAndCertificate: () =>
-    Promise.resolve({ certificateArn: 'arn:aws:iot:us-east-1:123456789012:cert/00', certificateId: '00', certificatePem: 'pem', keyPair: { PublicKey: 'p', PrivateKey: 'k' } }),
-  createCertificateFromCsr: (csr) => (csr.includes('x') ? Promise.reject(new Error('not a CSR')) : Promise.resolve({ certificateArn: 'a', certificateId: 'b', certificatePem: 'c' })),
-  attachThingPrincipal: (_t, p) => (p.length % 2 === 0 ? Promise.resolve() : Promise.reject(new Error('unknown principal'))),
-};
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sim-http-fuzz-'));
   pki = await makeTestPki(dir, ['thing1']);
@@ -55,7 +49,9 @@ beforeAll(async () => {
   }
   const tls = { caPem, certPem: await readFile(pki.server.certificateFile, 'utf8'), keyPem: await readFile(pki.server.privateKeyFile, 'utf8') };
   data = await startDataPlane({ service: dataService, host: '127.0.0.1', port: 0, tls });
-  control = await startControlPlane({ service: controlService, host: '127.0.0.1', port: 0, issuer });
+  // The real registry behind the identity routes: certificates are minted and checked for real.
+  const identity = new IdentityService({ service: controlService, clock: systemClock, pki: await ensureSimPki(join(dir, 'sim'), []), publish: () => undefined });
+  control = await startControlPlane({ service: controlService, host: '127.0.0.1', port: 0, identity });
   const t = pki.things.thing1!;
   clientTls = { ca: caPem, cert: await readFile(t.certificateFile, 'utf8'), key: await readFile(t.privateKeyFile, 'utf8') };
   httpsAgent = new HttpsAgent({ keepAlive: true, ...clientTls });

@@ -4,7 +4,7 @@
  * certificates on the data plane; and the sim-only faults admin route.
  */
 import { createHash, webcrypto, X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -22,7 +22,7 @@ import { startControlPlane } from '../../src/sim/fronts/http-control-plane';
 import { startDataPlane } from '../../src/sim/fronts/http-data-plane';
 import type { RunningServer } from '../../src/sim/fronts/http-util';
 import { ensureSimPki, type SimPki } from '../../src/sim/registry/pki-store';
-import { createIssuer, type Issuer } from '../../src/sim/registry/provisioning';
+import { IdentityService } from '../../src/sim/identity';
 import { JobsService } from '../../src/sim/service';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' };
@@ -30,7 +30,7 @@ const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret
 let dir: string;
 let pki: SimPki;
 let service: JobsService;
-let issuer: Issuer;
+let identity: IdentityService;
 let data: RunningServer;
 let control: RunningServer;
 let iot: IoTClient;
@@ -41,13 +41,10 @@ beforeAll(async () => {
   pki = await ensureSimPki(dir, ['thing1']);
   service = new JobsService({ clock: systemClock, publish: () => undefined });
   service.createThing('thing1');
-  issuer = createIssuer(pki, service);
-  // A certificate made by CreateKeysAndCertificate names no thing; the attachment does.
-  const thingOf = (cert: { raw: Buffer; subject?: { CN?: string | string[] } }): string | undefined => {
-    const attached = issuer.thingOf(createHash('sha256').update(cert.raw).digest('hex'));
-    const cn = cert.subject?.CN;
-    return attached ?? (typeof cn === 'string' ? cn : undefined);
-  };
+  identity = new IdentityService({ service, clock: systemClock, pki, publish: () => undefined });
+  identity.registerThingCertificate(await readFile(pki.things.thing1!.certificateFile, 'utf8'), 'thing1');
+  // A certificate speaks for the thing it is attached to, and only while ACTIVE.
+  const thingOf = (cert: { raw: Buffer }): string | undefined => identity.identify(cert.raw)?.thing;
   data = await startDataPlane({
     service,
     host: '127.0.0.1',
@@ -55,7 +52,7 @@ beforeAll(async () => {
     tls: { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem },
     thingOf,
   });
-  control = await startControlPlane({ service, host: '127.0.0.1', port: 0, issuer });
+  control = await startControlPlane({ service, host: '127.0.0.1', port: 0, identity });
   iot = new IoTClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${control.port}`, credentials, maxAttempts: 1 });
 });
 

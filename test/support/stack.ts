@@ -2,7 +2,7 @@
  * The real parts most integration/e2e tests stand on: a test PKI, mosquitto over mTLS, and the local
  * Jobs service joined to it as the privileged `jobs-service` client, issuing from the same CA.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IoTClient } from '@aws-sdk/client-iot';
@@ -43,6 +43,8 @@ export async function startStack(o: { things?: string[]; sim?: Partial<StartJobs
     await broker.stop();
     throw err;
   });
+  // The test PKI's thing certificates are registered and ACTIVE, as a fleet's devices would be.
+  for (const [thing, f] of Object.entries(pki.things)) sim.identity.registerThingCertificate(await readFile(f.certificateFile, 'utf8'), thing);
   const iot = new IoTClient({
     endpoint: sim.endpoints.controlPlane,
     region: 'us-east-1',

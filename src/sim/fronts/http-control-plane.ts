@@ -47,18 +47,8 @@ import { fleetRoutes } from './http-control-fleet';
 import type { FleetService } from './http-control-fleet';
 import type { Faults, Result, ServiceError } from '../types';
 import type { JobsService } from '../service';
-
-/** Provisioning the AWS way, backed by the sim's CA (see provisioning.ts). */
-export interface ControlPlaneIssuer {
-  createKeysAndCertificate(): Promise<{
-    certificateArn: string;
-    certificateId: string;
-    certificatePem: string;
-    keyPair: { PublicKey: string; PrivateKey: string };
-  }>;
-  createCertificateFromCsr(csrPem: string): Promise<{ certificateArn: string; certificateId: string; certificatePem: string }>;
-  attachThingPrincipal(thing: string, principalArn: string): Promise<void>;
-}
+import type { IdentityService } from '../identity';
+import { identityRoutes } from './http-control-identity';
 
 export type ControlPlaneService = FleetService &
   Pick<
@@ -88,7 +78,8 @@ export interface ControlPlaneOptions {
   service: ControlPlaneService;
   host: string;
   port: number;
-  issuer?: ControlPlaneIssuer;
+  /** Certificates, thing principals, provisioning templates (absent: those routes answer 404). */
+  identity?: IdentityService;
   /** The service's movable clock, for `/sim/clock`. */
   clock?: ClockControl;
   /** For CreateThing's thingArn. */
@@ -101,24 +92,6 @@ export interface ControlPlaneOptions {
 const ok = (value: unknown): Result<unknown> => ({ ok: true, value });
 const fail = (error: ServiceError): Result<unknown> => ({ ok: false, error });
 const notFound = (m: string): ServiceError => serviceError('ResourceNotFoundException', 404, m);
-
-/** A thrown error from the issuer (bad CSR, unknown principal) → restJson1 error. */
-function thrown(err: unknown, fallback: 'client' | 'server'): Result<unknown> {
-  const e = err as { name?: unknown; status?: unknown; message?: unknown } | null;
-  if (e && typeof e.name === 'string' && typeof e.status === 'number' && typeof e.message === 'string') {
-    return fail(serviceError(e.name, e.status, e.message));
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return fail(fallback === 'client' ? invalidRequest(message) : serviceError('InternalFailureException', 500, message));
-}
-
-async function attempt(fn: () => Promise<unknown>, fallback: 'client' | 'server'): Promise<Result<unknown>> {
-  try {
-    return ok(await fn());
-  } catch (err) {
-    return thrown(err, fallback);
-  }
-}
 
 function routes(o: ControlPlaneOptions): Route[] {
   const s = o.service;
@@ -170,7 +143,7 @@ function routes(o: ControlPlaneOptions): Route[] {
     { method: 'POST', path: ['sim', 'clock'], run: (r) => moveClock(o.clock, r.body) },
   ];
   const all = [...table, ...fleetRoutes(s), ...templates(s)];
-  return o.issuer === undefined ? all : [...all, ...provisioning(s, o.issuer)];
+  return o.identity === undefined ? all : [...all, ...identityRoutes(o.identity)];
 }
 
 /** Job templates and the AWS managed templates (docs/TEMPLATES.md). */
@@ -202,35 +175,6 @@ function pageQuery(q: URLSearchParams): Result<{ maxResults?: number; nextToken?
   const max = queryLong(q, 'maxResults', 1);
   if (!max.ok) return max;
   return { ok: true, value: { ...(max.value !== undefined ? { maxResults: max.value } : {}), ...optional('nextToken', q.get('nextToken')) } };
-}
-
-function provisioning(s: ControlPlaneService, issuer: ControlPlaneIssuer): Route[] {
-  return [
-    { method: 'POST', path: ['keys-and-certificate'], run: () => attempt(() => issuer.createKeysAndCertificate(), 'server') },
-    {
-      method: 'POST',
-      path: ['certificates'],
-      run: (r) => {
-        const csr = r.body.certificateSigningRequest;
-        if (typeof csr !== 'string' || csr.length === 0) return fail(invalidRequest('certificateSigningRequest is required'));
-        return attempt(() => issuer.createCertificateFromCsr(csr), 'client');
-      },
-    },
-    {
-      method: 'PUT',
-      path: ['things', ':thing', 'principals'],
-      run: (r) => {
-        const thing = r.params.thing ?? '';
-        const principal = r.headers['x-amzn-principal'];
-        if (typeof principal !== 'string' || principal.length === 0) return fail(invalidRequest('the x-amzn-principal header is required'));
-        if (!s.hasThing(thing)) return fail(notFound(`Thing ${thing} does not exist`));
-        return attempt(async () => {
-          await issuer.attachThingPrincipal(thing, principal);
-          return {};
-        }, 'client');
-      },
-    },
-  ];
 }
 
 function withInput<T>(input: Result<T>, fn: (v: T) => Outcome): Outcome {
@@ -281,6 +225,8 @@ const PARAM_RULES: Record<string, { re: RegExp; what: string }> = {
   executionNumber: { re: /^\d{1,16}$/, what: 'executionNumber must be a whole number' },
   jobTemplateId: { re: LIMITS.jobId, what: 'jobTemplateId must match [a-zA-Z0-9_-]{1,64}' },
   templateName: { re: LIMITS.jobId, what: 'templateName must match [a-zA-Z0-9_-]{1,64}' },
+  versionId: { re: /^\d{1,9}$/, what: 'versionId must be a whole number' },
+  certificateId: { re: /^(0x)?[0-9a-fA-F]{64}$/, what: 'certificateId must be 64 hexadecimal characters' },
 };
 
 type Matched = { route: Route; params: Record<string, string> } | { error: ServiceError };

@@ -4,6 +4,11 @@
  * broker delivers by subscription only, so this is the "low-fidelity" mode of docs/PROTOCOL.md §1.2: a device
  * must subscribe to its response topics (ours always does), and the broker's ACL — not the sim —
  * keeps one thing from reading another's topics.
+ *
+ * The provisioning API works here too, with two differences from AWS that a stock broker imposes:
+ * an answer goes to every client subscribed to its topic (devices sharing a claim certificate that
+ * are enrolling at the same moment see each other's answers), and the sim cannot tell which
+ * certificate a request came on. `endpoints.json` says so (`provisioningDelivery`).
  */
 import { readFile } from 'node:fs/promises';
 import { connect } from 'mqtt';
@@ -13,6 +18,9 @@ import type { Logger } from '../../lib/log';
 import type { RunningFront } from './mqtt-embedded';
 import type { SimRuntime } from '../runtime';
 import type { Publication } from '../types';
+import type { IdentityService } from '../identity';
+import { parseProvisioningTopic } from '../registry/prov-topics';
+import { encodePublication } from './payload';
 
 export interface ExternalBrokerOptions {
   runtime: SimRuntime;
@@ -22,14 +30,21 @@ export interface ExternalBrokerOptions {
   caFile: string;
   log: Logger;
   clientId?: string;
+  /** The registry: the provisioning API. */
+  identity?: IdentityService;
 }
 
 const REQUESTS = '$aws/things/+/jobs/#';
+const PROVISIONING = ['$aws/certificates/create/+', '$aws/certificates/create-from-csr/+', '$aws/provisioning-templates/+/provision/+'];
 
 function isRequest(topic: string): boolean {
   if (/\/(accepted|rejected)$/.test(topic)) return false; // our own responses coming back
   if (/\/jobs\/(.+\/)?notify[^/]*\/?$/.test(topic)) return false; // our own notifications
   return parseRequestTopic(topic) !== null;
+}
+
+function subscriptions(o: ExternalBrokerOptions): string[] {
+  return o.identity === undefined ? [REQUESTS] : [REQUESTS, ...PROVISIONING];
 }
 
 export async function joinExternalBroker(o: ExternalBrokerOptions): Promise<RunningFront & { client: MqttClient }> {
@@ -48,12 +63,17 @@ export async function joinExternalBroker(o: ExternalBrokerOptions): Promise<Runn
   client.on('connect', () => {
     // Small request/response messages: never wait for Nagle on loopback.
     (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-    client.subscribe(REQUESTS, { qos: 1 }, (err) => {
+    client.subscribe(subscriptions(o), { qos: 1 }, (err) => {
       if (err) o.log.error({ err: err.message }, 'jobs service could not subscribe on the broker');
     });
   });
   client.on('error', (err) => o.log.warn({ err: err.message }, 'jobs service broker connection error'));
   client.on('message', (topic, payload) => {
+    if (o.identity !== undefined && parseProvisioningTopic(topic) !== null) {
+      // No client id or certificate reaches us through a stock broker: answers go by subscription.
+      void o.identity.handleMqtt({ clientId: '' }, topic, payload);
+      return;
+    }
     if (!isRequest(topic)) return;
     try {
       // No client id reaches us through a stock broker; responses go out by subscription.
@@ -64,7 +84,7 @@ export async function joinExternalBroker(o: ExternalBrokerOptions): Promise<Runn
   });
   const remove = o.runtime.addOutlet({
     deliver(p: Publication): void {
-      client.publish(p.topic, JSON.stringify(p.payload), { qos: 1, retain: false }, (err) => {
+      client.publish(p.topic, encodePublication(p), { qos: 1, retain: false }, (err) => {
         if (err) o.log.warn({ topic: p.topic, err: err.message }, 'jobs service publish failed');
       });
     },
@@ -74,7 +94,7 @@ export async function joinExternalBroker(o: ExternalBrokerOptions): Promise<Runn
     client.once('connect', () => {
       clearTimeout(t);
       // Wait for the SUBACK so no request published after start-up is missed.
-      client.subscribe(REQUESTS, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      client.subscribe(subscriptions(o), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
     });
   });
   const port = Number(new URL(o.url).port || 8883);

@@ -32,6 +32,8 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = Object.freeze({
   abortCounting: 'things',
   lateTargetsWaitForWindow: true,
   inProgressOnLeave: 'REMOVED',
+  templateEnabledByDefault: false,
+  ownershipTokenReuse: 'until-expiry',
 } satisfies SimOptions);
 
 /** What each option accepts: its values, or any number / boolean. The compiler keeps it complete. */
@@ -62,6 +64,8 @@ const OPTION_VALUES: { readonly [K in keyof SimOptions]: readonly SimOptions[K][
   defaultRolloutPerMinute: 'number',
   abortCounting: ['things', 'executions'],
   lateTargetsWaitForWindow: 'boolean',
+  templateEnabledByDefault: 'boolean',
+  ownershipTokenReuse: ['until-expiry', 'single-use'],
 };
 
 /** Why `key=value` is not a valid option, or undefined: a typo must not silently leave the default in place. */
