@@ -30,6 +30,9 @@ export function algOfKey(key: KeyObject): Alg {
 
 /** An SPKI PEM public key that must serve `alg`. */
 export function importPublicKey(pem: string, alg: Alg): KeyObject {
+  // createPublicKey would derive a public key from a private one: a private key pasted into a trust
+  // store must be refused, not silently shipped to every device.
+  if (!/^-----BEGIN PUBLIC KEY-----\r?\n/.test(pem)) throw new KeyError('expected an SPKI PEM public key ("-----BEGIN PUBLIC KEY-----")');
   let key: KeyObject;
   try {
     key = createPublicKey({ key: pem, format: 'pem' });

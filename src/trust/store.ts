@@ -92,6 +92,8 @@ export function validateTrustStore(value: unknown): TrustStore {
 
 function importKeys(s: Shape, v: unknown): Map<string, { alg: Alg; key: KeyObject }> {
   const out = new Map<string, { alg: Alg; key: KeyObject }>();
+  // A key counts once: one key under two kids would let one holder fill two slots of a policy.
+  const kidOf = new Map<string, string>();
   const keys = s.record(v, 'signed.keys');
   for (const [kid, entry] of Object.entries(keys ?? {})) {
     if (!NAME.test(kid)) s.add(`signed.keys: kid ${quote(kid)} is not a name matching ${NAME.source}`);
@@ -102,7 +104,12 @@ function importKeys(s: Shape, v: unknown): Map<string, { alg: Alg; key: KeyObjec
       continue;
     }
     try {
-      out.set(kid, { alg: e.alg, key: importPublicKey(String(e.pub), e.alg) });
+      const key = importPublicKey(String(e.pub), e.alg);
+      const der = key.export({ type: 'spki', format: 'der' }).toString('base64');
+      const other = kidOf.get(der);
+      if (other !== undefined) s.add(`signed.keys: ${quote(kid)} is the same key as ${quote(other)}`);
+      kidOf.set(der, kid);
+      out.set(kid, { alg: e.alg, key });
     } catch (x) {
       s.add(`signed.keys.${kid}.pub: ${(x as Error).message}`);
     }

@@ -119,6 +119,11 @@ describe('unsigned and tampered documents', () => {
     }
   });
 
+  test('a payload above 64 KiB is refused before it is parsed', () => {
+    const big = payload({ doc: { blob: 'x'.repeat(70 * 1024) } });
+    expect(check(envelope(big, [f.ci]))).toMatchObject({ ok: false, reason: 'malformed-envelope', detail: expect.stringMatching(/longer than/) });
+  });
+
   test('wrong ija, missing signatures, too many signatures: malformed-envelope', () => {
     const env = envelope(payload(), [f.ci]);
     expect(reason(check({ ...env, ija: 2 }))).toBe('malformed-envelope');
