@@ -4,8 +4,9 @@ const importX = require('eslint-plugin-import-x');
 
 // module -> modules it may import (besides itself). Everything else under src/ is off limits.
 const layers = {
-  cli: ['agent', 'handlers', 'jobs', 'store', 'transport', 'net', 'config', 'sim', 'trust', 'lib', 'index.ts'],
-  agent: ['jobs', 'handlers', 'store', 'transport', 'net', 'config', 'trust', 'lib'],
+  cli: ['agent', 'identity', 'handlers', 'jobs', 'store', 'transport', 'net', 'config', 'sim', 'trust', 'lib', 'index.ts'],
+  agent: ['identity', 'jobs', 'handlers', 'store', 'transport', 'net', 'config', 'trust', 'lib'],
+  identity: ['transport', 'net', 'config', 'lib'],
   handlers: ['net', 'lib', 'config'],
   jobs: ['transport', 'net', 'lib'],
   store: ['lib'],

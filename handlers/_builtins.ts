@@ -11,6 +11,7 @@ import installPackages from './install-packages';
 import reboot from './reboot';
 import removePackages from './remove-packages';
 import restartServices from './restart-services';
+import rotateCertificate from './rotate-certificate';
 import shutdown from './shutdown';
 import startServices from './start-services';
 import stopServices from './stop-services';
@@ -25,6 +26,7 @@ export const builtinHandlers: readonly JobHandler[] = [
   reboot,
   removePackages,
   restartServices,
+  rotateCertificate,
   shutdown,
   startServices,
   stopServices,

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import type { ProcessRunner } from '../handlers/api';
+import type { IdentityControl, ProcessRunner } from '../handlers/api';
 import { handlerOptions } from '../handlers/registry';
 import type { JobsApi } from '../jobs/api';
 import type { MqttJobsClient } from '../jobs/mqtt-client';
@@ -72,6 +72,8 @@ export interface AgentDeps {
   certificate?: CertificateWindow;
   /** The way out for handlers (the proxy); default direct. */
   network?: Dialer;
+  /** The identity capability handlers get (rotate-certificate), with config `provisioning`. */
+  identityFor?: (jobId: string) => IdentityControl;
   /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
   gate?: TrustGate;
 }
@@ -159,6 +161,7 @@ export class Agent extends EventEmitter {
       progressIntervalMs: cfg.jobs.progressIntervalSeconds * 1000,
       defaultTimeoutSeconds: cfg.handlers.defaultTimeoutSeconds,
       optionsFor: (name) => handlerOptions(cfg.handlers, name),
+      ...(d.identityFor ? { identityFor: d.identityFor } : {}),
       kickOutbox: () => this.outbox.kick(),
       network: d.network ?? directDialer,
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),

@@ -25,6 +25,7 @@ import { createTransport, readPin } from '../transport';
 import { Agent } from './agent';
 import type { Notifier } from './agent';
 import type { CertificateWindow } from './clock-trouble';
+import { identityControl } from './identity';
 import { mapRegistry } from './registry';
 import type { HandlerRegistry } from './registry';
 import { TrustGate } from './signed/gate';
@@ -126,8 +127,12 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   }
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
   const certificate = certificateWindow(config.tls.certificateFile);
+  const identityFor = config.provisioning ? identityControl({ config, transport, jobs: mqttJobs, log, env: o.env ?? process.env }) : undefined;
   const gate = config.trust ? await createGate(config, config.trust, log) : undefined;
-  return new Agent({ config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network, ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(gate ? { gate } : {}) });
+  return new Agent({
+    config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network,
+    ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(identityFor ? { identityFor } : {}), ...(gate ? { gate } : {}),
+  });
 }
 
 /** The signed-document checks (DESIGN.md §10): the accepted trust store and the ledger live in `{stateDirectory}/trust`. */

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HandlerContext, JobHandler, NetworkAccess, ProcessRunner, RestartPolicy } from '../handlers/api';
+import type { HandlerContext, IdentityControl, JobHandler, NetworkAccess, ProcessRunner, RestartPolicy } from '../handlers/api';
 import { handlerLogger } from '../handlers/logger';
 import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
@@ -56,6 +56,8 @@ export interface ExecutionEnv {
   defaultTimeoutSeconds: number;
   /** Options a handler sees as `ctx.options` (config `handlers.options[name]`, plus `allowShell` for exec). */
   optionsFor(handler: string): Readonly<Record<string, unknown>>;
+  /** The identity capability for one job, when the agent manages a provisioned identity. */
+  identityFor?(jobId: string): IdentityControl;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
   /** The way out for handlers (the proxy configuration); default direct. */
@@ -281,6 +283,7 @@ export class Execution {
       savedState: this.env.store.get(this.ref())?.handlerState,
       options: this.env.optionsFor(handler.name),
       network: this.env.network ?? directDialer,
+      ...(this.env.identityFor ? { identity: this.env.identityFor(this.c.jobId) } : {}),
     };
     let result: Parameters<typeof endingOf>[0];
     try {

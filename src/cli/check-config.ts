@@ -54,7 +54,7 @@ export const checkConfigCommand: Subcommand = {
       io.stderr.write(`${errors.length} problem(s) found in ${f.config ?? ''}\n`);
       return 2;
     }
-    io.stdout.write(`configuration OK (${cfg.thingName} → ${cfg.mqtt.endpoint}:${cfg.mqtt.port})\n`);
+    io.stdout.write(`configuration OK (${cfg.thingName || 'not provisioned yet'} → ${cfg.mqtt.endpoint}:${cfg.mqtt.port})\n`);
     return 0;
   },
 };

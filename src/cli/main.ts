@@ -7,6 +7,7 @@ import { UsageError } from './args';
 import type { CliIo, Subcommand } from './args';
 import type * as CheckMod from './check-config';
 import type * as DemoMod from './demo';
+import type * as ProvisionMod from './provision';
 import type * as JobMod from './job';
 import type * as KeysMod from './keys';
 import type * as RunMod from './run';
@@ -28,6 +29,7 @@ interface Entry {
 const COMMANDS: Entry[] = [
   { name: 'run', summary: 'run the agent in the foreground', load: () => (require('./run') as typeof RunMod).runCommand },
   { name: 'check-config', summary: 'validate config, files, permissions and handlers', load: () => (require('./check-config') as typeof CheckMod).checkConfigCommand },
+  { name: 'provision', summary: 'get this device its own certificate and thing (fleet provisioning)', load: () => (require('./provision') as typeof ProvisionMod).provisionCommand },
   { name: 'status', summary: 'show the journal: current job, recent outcomes, outbox', load: () => (require('./status') as typeof StatusMod).statusCommand },
   { name: 'sim', summary: 'run the local AWS IoT Jobs service', load: () => (require('./sim') as typeof SimMod).simCommand },
   { name: 'demo', summary: 'sim + agent + sample jobs, with a live view', load: () => (require('./demo') as typeof DemoMod).demoCommand },

@@ -11,6 +11,7 @@ import { parseFlags } from './args';
 import type { CliIo, Subcommand } from './args';
 import { configFrom } from './config-flags';
 import { prettyDestination } from './pretty';
+import { ensureProvisioned } from './run-provision';
 
 const USAGE = `Usage: iot-jobs-agent run --config FILE [--log-level L] [--log-pretty]
 
@@ -24,13 +25,26 @@ export const runCommand: Subcommand = {
   usage: USAGE,
   async run(argv: string[], io: CliIo): Promise<number> {
     const f = parseFlags(argv, { config: { type: 'string' }, 'log-level': { type: 'string' }, 'log-pretty': { type: 'boolean' } });
-    const cfg = configFrom(f.config, io);
+    let cfg = configFrom(f.config, io);
     const checked = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11, trustProbe: (text) => void loadTrustStore(text) });
     if (checked.errors.length) throw new ConfigError(checked.errors);
     const level = (f['log-level'] ?? cfg.log.level) as LogLevel;
-    const log = createLogger({ level, ...(f['log-pretty'] ? { destination: prettyDestination(io.stdout) } : {}), base: { thing: cfg.thingName } });
-    for (const w of checked.warnings) log.warn(w);
+    const rootLog = createLogger({ level, ...(f['log-pretty'] ? { destination: prettyDestination(io.stdout) } : {}) });
+    for (const w of checked.warnings) rootLog.warn(w);
     const notifier = createSdNotifier(io.env);
+    const stopSignal = io.onStopSignal(() => {
+      // Every journal record is fsynced when written (a torn last line is dropped on the next start),
+      // so leaving now loses nothing: the next start recovers by each handler's restart policy.
+      rootLog.warn('second stop signal: exiting now; the journal is already on disk');
+      process.exit(1);
+    });
+    if (cfg.provisioning) {
+      const ready = await ensureProvisioned(cfg, { log: rootLog, notifier, env: io.env, stopSignal });
+      if (!ready) return 0;
+      // The identity is on disk now: the configuration names the thing and its files.
+      cfg = configFrom(f.config, io);
+    }
+    const log = rootLog.child({ thing: cfg.thingName });
     const agent = await createAgent(cfg, { log, notifier, env: io.env });
     const stopped = new Promise<void>((resolve) => agent.once('state', function onState(s: string) {
       if (s === 'stopped') resolve();
@@ -38,12 +52,7 @@ export const runCommand: Subcommand = {
     }));
     await agent.start();
     log.info({ version: process.version, pid: process.pid }, 'agent started');
-    const sig = await io.onStopSignal(() => {
-      // Every journal record is fsynced when written (a torn last line is dropped on the next start),
-      // so leaving now loses nothing: the next start recovers by each handler's restart policy.
-      log.warn('second stop signal: exiting now; the journal is already on disk');
-      process.exit(1);
-    });
+    const sig = await stopSignal;
     log.info({ signal: sig }, 'stop signal received: draining');
     try {
       await agent.stop();

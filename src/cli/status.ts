@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { probeStorage } from '../store/probe';
 import { readJournal } from '../store/read';
 import { parseFlags } from './args';
+import { provisioningLines, provisioningView } from './status-identity';
 import type { CliIo, Subcommand } from './args';
 import { configFrom } from './config-flags';
 
@@ -26,11 +27,13 @@ export const statusCommand: Subcommand = {
     const dir = join(cfg.stateDirectory, 'journal');
     const view = await readJournal(dir, { recentLimit: Number(f.recent ?? 10) || 10 });
     const storage = await probeStorage(dir);
+    const provisioning = cfg.provisioning ? await provisioningView(cfg) : undefined;
     if (f.json) {
-      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, warnings: view.warnings }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ current: view.current, recent: view.recent, outboxLength: view.outboxLength, storage, warnings: view.warnings, ...(provisioning ? { provisioning } : {}) }, null, 2)}\n`);
       return 0;
     }
-    const out: string[] = [`thing: ${cfg.thingName}`, `state: ${dir}${view.exists ? '' : ' (no state yet)'}`];
+    const out: string[] = [`thing: ${cfg.thingName || '(not provisioned yet)'}`, `state: ${dir}${view.exists ? '' : ' (no state yet)'}`];
+    if (provisioning) out.push(...provisioningLines(provisioning));
     out.push(
       storage.writable
         ? `storage: ${storage.summary}`

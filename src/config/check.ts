@@ -4,10 +4,11 @@
  * and collisions with a Greengrass nucleus on the same device. Every problem is collected.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { constants, promises as fsp, readFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../lib/errors';
 import { certMatchesKey } from '../lib/certs';
+import { identityPaths, readIdentitySync } from './identity-paths';
 import type { AgentConfig } from './types';
 
 export interface CheckResult {
@@ -296,15 +297,60 @@ function checkConnection(r: Report, cfg: AgentConfig): void {
   if (cfg.mqtt.port !== 443 && cfg.mqtt.alpn) r.warn('mqtt.alpn', `ALPN x-amzn-mqtt-ca is meant for port 443, not ${cfg.mqtt.port}`);
 }
 
+/** The claim certificate and key, and whether this device already has its own identity. */
+async function checkProvisioning(r: Report, cfg: AgentConfig, now: Date): Promise<boolean> {
+  const p = cfg.provisioning;
+  if (p === undefined) return true;
+  const certKey = 'provisioning.claim.certificateFile';
+  const keyKey = 'provisioning.claim.privateKeyFile';
+  const certPem = (await readableFile(r, certKey, p.claim.certificateFile)) ? await fsp.readFile(p.claim.certificateFile, 'utf8') : undefined;
+  const keyPem = await secretFile(r, keyKey, p.claim.privateKeyFile);
+  let certOk = certPem !== undefined;
+  if (certPem !== undefined) {
+    try {
+      checkValidity(r, certKey, new X509Certificate(certPem), now);
+    } catch (err) {
+      r.error(certKey, `${p.claim.certificateFile} is not a PEM certificate (${errorMessage(err)})`);
+      certOk = false;
+    }
+  }
+  if (certOk && keyPem !== undefined && !safeMatch(certPem ?? '', keyPem)) {
+    r.error(keyKey, `${p.claim.privateKeyFile} is not the key of the claim certificate ${p.claim.certificateFile}`);
+  }
+  const identity = readIdentitySync(identityPaths(cfg.stateDirectory), (f) => readFileSync(f, 'utf8'));
+  if (identity === undefined) {
+    const create = p.method === 'csr' ? '$aws/certificates/create-from-csr/*' : '$aws/certificates/create/*';
+    r.warn(
+      'provisioning',
+      `not provisioned yet: the agent will register a thing with template "${p.templateName}" (it must exist and be enabled). ` +
+        `The claim certificate's IoT policy must allow iot:Connect, iot:Publish and iot:Receive on topic/${create} and ` +
+        `topic/$aws/provisioning-templates/${p.templateName}/provision/*, and iot:Subscribe on the same as topicfilter/`,
+    );
+    return false;
+  }
+  if (cfg.thingName !== identity.thingName) r.warn('thingName', `the provisioned thing is "${identity.thingName}"; that name is used`);
+  return true;
+}
+
+function safeMatch(certPem: string, keyPem: string): boolean {
+  try {
+    return certMatchesKey(certPem, keyPem);
+  } catch {
+    return false;
+  }
+}
+
 export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Promise<CheckResult> {
   const r = new Report();
   const now = opts.now ?? new Date();
   checkConnection(r, cfg);
-  await checkTls(r, cfg, now);
+  const hasIdentity = await checkProvisioning(r, cfg, now);
+  if (hasIdentity) await checkTls(r, cfg, now);
+  else await checkCaBundle(r, cfg.tls.rootCaFile, now);
   await checkStateDirectory(r, cfg.stateDirectory);
   await checkHandlerDirectories(r, cfg);
   await checkGreengrass(r, cfg, opts);
-  await checkPkcs11(r, cfg, opts);
+  if (hasIdentity) await checkPkcs11(r, cfg, opts);
   await checkProxy(r, cfg);
   await checkTrust(r, cfg, opts);
   return { errors: r.errors, warnings: r.warnings };

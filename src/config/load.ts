@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, errorMessage } from '../lib/errors';
 import { configFromEnv } from './env';
+import { identityPaths, readIdentitySync } from './identity-paths';
 import type { AgentConfig } from './types';
 import { agentSchema, crossFieldProblems, schemaProblems } from './validate';
 
@@ -19,6 +20,8 @@ export interface LoadConfigOptions {
   overrides?: Record<string, unknown>;
   /** Base for relative paths that come from env or overrides (default: process.cwd()). */
   cwd?: string;
+  /** Reads {stateDirectory}/identity/identity.json (tests); default readFileSync. */
+  readFile?: (file: string) => string;
 }
 
 type Obj = Record<string, unknown>;
@@ -60,6 +63,8 @@ const PATH_KEYS: readonly string[] = [
   'stateDirectory',
   'proxy.passwordFile',
   'proxy.caFile',
+  'provisioning.claim.certificateFile',
+  'provisioning.claim.privateKeyFile',
   'trust.storeFile',
   'handlers.directories[]',
   'handlers.scriptDirectories[]',
@@ -75,6 +80,11 @@ function resolveOne(value: unknown, base: string, key: string): unknown {
 /** Resolve relative paths in `data` (mutated) against `base`. */
 function resolvePaths(data: unknown, base: string): void {
   if (!isObj(data)) return;
+  // provisioning.parameters.*.file: a map, so not in PATH_KEYS.
+  const params = isObj(data.provisioning) ? data.provisioning.parameters : undefined;
+  if (isObj(params)) {
+    for (const v of Object.values(params)) if (isObj(v) && v.file !== undefined) v.file = resolveOne(v.file, base, 'file');
+  }
   for (const key of PATH_KEYS) {
     const parts = key.replace('[]', '').split('.');
     const leaf = parts.pop() ?? '';
@@ -112,11 +122,28 @@ export function loadConfig(opts: LoadConfigOptions = {}): AgentConfig {
   const data = merge(merge(fileCopy, env.values), structuredClone(opts.overrides ?? {})) as Obj;
   // clientId defaults to the thing name; the schema cannot express a default taken from another key.
   // A bad thing name is reported once, under its own key, not again as a bad clientId.
-  if (isObj(data.mqtt) && data.mqtt.clientId === undefined && typeof data.thingName === 'string' && data.thingName.length <= 128) {
+  const provisioned = data.provisioning !== undefined;
+  if (!provisioned && isObj(data.mqtt) && data.mqtt.clientId === undefined && typeof data.thingName === 'string' && data.thingName.length <= 128) {
     data.mqtt.clientId = data.thingName;
   }
   problems.push(...schemaProblems(data, env.sources), ...crossFieldProblems(data));
   if (problems.length > 0) throw new ConfigError(problems);
   resolvePaths(data, opts.cwd ?? process.cwd());
+  if (provisioned) applyIdentity(data as unknown as AgentConfig, opts.readFile ?? ((f) => readFileSync(f, 'utf8')));
   return deepFreeze(data as unknown as AgentConfig);
+}
+
+/**
+ * With `provisioning`, the device's certificate and key are the fixed files of its identity
+ * directory and the thing name is the provisioned one (docs/ARCHITECTURE.md §8). Before the first
+ * provisioning the thing name is '' (the agent provisions before it connects as a thing).
+ */
+function applyIdentity(cfg: AgentConfig, read: (f: string) => string): void {
+  const paths = identityPaths(cfg.stateDirectory);
+  const identity = readIdentitySync(paths, read);
+  const m = cfg as { thingName?: string; tls: { certificateFile?: string; privateKeyFile?: string }; mqtt: { clientId?: string } };
+  m.tls.certificateFile = paths.certificateFile;
+  if (cfg.pkcs11 === undefined) m.tls.privateKeyFile = paths.privateKeyFile;
+  m.thingName = identity?.thingName ?? m.thingName ?? '';
+  m.mqtt.clientId ??= m.thingName;
 }

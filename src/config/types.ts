@@ -22,6 +22,22 @@ export interface ProxyConfig {
   noProxy: string[];
 }
 
+/** A template parameter: a literal, the first line of a file, or an environment variable. */
+export type ParameterSource = string | { file: string } | { env: string };
+
+/** Fleet provisioning by claim and certificate rotation (docs/ARCHITECTURE.md §8). */
+export interface ProvisioningConfig {
+  templateName: string;
+  method: 'csr' | 'create-keys';
+  claim: { certificateFile: string; privateKeyFile: string };
+  parameters: Record<string, ParameterSource>;
+  /** Client id of the claim connection; default provisioning-{SerialNumber, else /etc/machine-id}. */
+  clientId?: string;
+  rotationTemplateName?: string;
+  /** Bound on each provisioning request (subscribe + publish + answer). */
+  stepTimeoutSeconds: number;
+}
+
 export interface TrustConfig {
   storeFile: string;
   mode: 'enforce' | 'audit';
@@ -30,6 +46,10 @@ export interface TrustConfig {
 }
 
 export interface AgentConfig {
+  /**
+   * With `provisioning`, the provisioned name from `{stateDirectory}/identity/identity.json`; `''`
+   * while the device has no identity yet (then `mqtt.clientId` is `''` too unless configured).
+   */
   thingName: string;
   mqtt: {
     endpoint: string;
@@ -65,6 +85,7 @@ export interface AgentConfig {
   stateDirectory: string;
   /** Absent: the environment's HTTPS_PROXY / ALL_PROXY / NO_PROXY apply. `false`: never a proxy. */
   proxy?: ProxyConfig | false;
+  provisioning?: ProvisioningConfig;
   /** Signed job documents (docs/SIGNING.md); absent: no signature is checked. */
   trust?: TrustConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };

@@ -106,8 +106,10 @@ export function schemaProblems(data: unknown, sources: Map<string, string>): str
 }
 
 interface Shape {
+  thingName?: unknown;
+  provisioning?: unknown;
   mqtt?: { transport?: unknown };
-  tls?: { privateKeyFile?: unknown };
+  tls?: { privateKeyFile?: unknown; certificateFile?: unknown };
   pkcs11?: { tokenLabel?: unknown; slotId?: unknown; pinFile?: unknown; pinEnv?: unknown };
   jobs?: { namespaces?: unknown; mqttNamespaces?: unknown; dataPlaneEndpoint?: unknown; defaultNamespace?: unknown };
   trust?: { allowUnsigned?: unknown };
@@ -142,12 +144,34 @@ function keyRules(cfg: Shape): string[] {
     problems.push(`pkcs11: requires mqtt.transport "aws-crt" (got ${JSON.stringify(transport)}): only aws-crt can use a key held in a token`);
   }
   const keyInToken = p11 !== undefined && transport === 'aws-crt';
+  if (cfg.provisioning !== undefined) return [...problems, ...provisioningRules(cfg)];
+  if (cfg.thingName === undefined) problems.push('thingName: required (unless provisioning is set: then the provisioned name is used)');
+  if (cfg.tls !== undefined && cfg.tls.certificateFile === undefined) {
+    problems.push('tls.certificateFile: required (unless provisioning is set: then the certificate lives in {stateDirectory}/identity/)');
+  }
   if (!keyInToken && cfg.tls !== undefined && cfg.tls.privateKeyFile === undefined) {
     problems.push('tls.privateKeyFile: required (unless the key is in a PKCS#11 token: mqtt.transport "aws-crt" with pkcs11)');
   }
   if (p11 !== undefined && cfg.tls?.privateKeyFile !== undefined) {
     problems.push('tls.privateKeyFile: not allowed with pkcs11: the private key is in the token');
   }
+  if (p11 !== undefined && typeof p11 === 'object') {
+    problems.push(...exactlyOne(p11, 'tokenLabel', 'slotId', 'which token holds the key'));
+    problems.push(...exactlyOne(p11, 'pinFile', 'pinEnv', 'where the user PIN comes from'));
+  }
+  return problems;
+}
+
+/** With provisioning, the device's own certificate and key are the agent's to write, not the config's. */
+function provisioningRules(cfg: Shape): string[] {
+  const problems: string[] = [];
+  if (cfg.tls?.certificateFile !== undefined) {
+    problems.push('tls.certificateFile: not allowed with provisioning: the device certificate lives in {stateDirectory}/identity/');
+  }
+  if (cfg.tls?.privateKeyFile !== undefined) {
+    problems.push('tls.privateKeyFile: not allowed with provisioning: the device key lives in {stateDirectory}/identity/ (or in the PKCS#11 token)');
+  }
+  const p11 = cfg.pkcs11;
   if (p11 !== undefined && typeof p11 === 'object') {
     problems.push(...exactlyOne(p11, 'tokenLabel', 'slotId', 'which token holds the key'));
     problems.push(...exactlyOne(p11, 'pinFile', 'pinEnv', 'where the user PIN comes from'));
@@ -193,7 +217,7 @@ export function crossFieldProblems(data: unknown): string[] {
   if (typeof data !== 'object' || data === null) return [];
   // A section of the wrong type (`"tls": null`) is the schema's to report; these rules read objects only.
   const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const sections = new Set(['mqtt', 'tls', 'pkcs11', 'jobs', 'trust']);
+  const sections = new Set(['mqtt', 'tls', 'pkcs11', 'jobs', 'provisioning', 'trust']);
   const cfg = Object.fromEntries(Object.entries(data).filter(([k, v]) => !sections.has(k) || isObj(v))) as Shape;
   return [...keyRules(cfg), ...namespaceRules(cfg.jobs), ...trustRules(cfg.trust), ...proxyRules((data as { proxy?: unknown }).proxy)];
 }

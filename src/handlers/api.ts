@@ -85,6 +85,18 @@ export interface NetworkAccess {
   proxyFor(host: string): string | undefined;
 }
 
+/** The device's own identity as the agent lets a handler touch it (docs/ARCHITECTURE.md §8). */
+export interface IdentityControl {
+  /** The provisioned identity in use; undefined when the device has none. */
+  current(): Promise<{ thingName: string; certificateId: string } | undefined>;
+  /**
+   * Rotate the certificate: new key, CSR on the live connection, RegisterThing with the rotation
+   * template, reconnect and prove, commit. Rejects (after rolling back to the old identity) with an
+   * Error whose message is the reason.
+   */
+  rotate(o: { templateName?: string; signal: AbortSignal }): Promise<{ certificateId: string; previousCertificateId: string }>;
+}
+
 export interface HandlerContext<Doc = unknown> {
   /** Fires on cancellation, timeout or shutdown; `signal.reason` says which. */
   signal: AbortSignal;
@@ -105,6 +117,8 @@ export interface HandlerContext<Doc = unknown> {
   options: Readonly<Record<string, unknown>>;
   /** Open connections through here (the proxy configuration applies). */
   network: NetworkAccess;
+  /** Present when the agent manages a provisioned identity (config `provisioning`). */
+  identity?: IdentityControl;
 }
 
 export interface JobHandler<Doc = unknown> {

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { directDialer } from '../net';
-import type { HandlerContext, HandlerLogger, HandlerResult, JobHandler, JobInfo, NetworkAccess, ProcessRunner, StatusDetails } from './api';
+import type { HandlerContext, HandlerLogger, HandlerResult, IdentityControl, JobHandler, JobInfo, NetworkAccess, ProcessRunner, StatusDetails } from './api';
 import { createProcessRunner } from './process';
 
 export interface TestContextOptions<Doc> {
@@ -24,6 +24,8 @@ export interface TestContextOptions<Doc> {
   exec?: ProcessRunner;
   /** How the handler reaches the network (default: directly). */
   network?: NetworkAccess;
+  /** The identity capability (`ctx.identity`), for handlers that use it. */
+  identity?: IdentityControl;
 }
 
 export interface LogRecord {
@@ -70,6 +72,7 @@ export function createTestContext<Doc = unknown>(opts: TestContextOptions<Doc>):
     savedState: opts.savedState,
     options: Object.freeze({ ...opts.options }),
     network: opts.network ?? directDialer,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     progressCalls,
     savedStates,
     logs,

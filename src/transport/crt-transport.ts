@@ -133,6 +133,10 @@ export class CrtTransport extends EventEmitter implements Transport {
     await this.operation(`publish to ${topic}`, (s) => s.publish(topic, payload, qos));
   }
 
+  restart(): void {
+    if (this.live && !this.closed) this.onLost(this.live, new Error('restarted to use a new identity'));
+  }
+
   async close(): Promise<void> {
     if (this.closed) {
       await this.reconnectLoop;

@@ -143,6 +143,10 @@ export class MqttTransport extends EventEmitter implements Transport {
     });
   }
 
+  restart(): void {
+    if (this.live && !this.closed) this.onLost(this.live, new Error('restarted to use a new identity'));
+  }
+
   async close(): Promise<void> {
     if (this.closed) {
       await this.reconnectLoop;

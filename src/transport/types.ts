@@ -57,6 +57,11 @@ export interface Transport extends EventEmitter {
   unsubscribe(filters: string[]): Promise<void>;
   /** Rejects for wildcard topics and when not acknowledged in time (QoS 1) or offline. */
   publish(topic: string, payload: string | Buffer, qos?: QoS): Promise<void>;
+  /**
+   * Drop the connection now and reconnect as after a loss, reading the certificate and key files
+   * again: how a new identity takes effect. Nothing happens while not connected.
+   */
+  restart(): void;
   /** Idempotent; leaves no open handles. */
   close(): Promise<void>;
 }

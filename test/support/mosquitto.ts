@@ -79,6 +79,9 @@ function configText(dir: string, pki: BrokerPki, port: number): string {
 const ACL = [
   '# Every thing: only its own reserved topics (as an AWS IoT policy with ${iot:Connection.Thing.ThingName}).',
   'pattern readwrite $aws/things/%u/#',
+  '# Fleet provisioning: claim certificates (first boot) and things (rotation) use the provisioning API.',
+  'pattern readwrite $aws/certificates/#',
+  'pattern readwrite $aws/provisioning-templates/#',
   '',
   'user jobs-service',
   'topic readwrite #',

@@ -10,6 +10,7 @@ import type { NotifyMsg, NotifyNextMsg } from '../../src/jobs/types';
 import type { Transport } from '../../src/transport/types';
 
 class LoopbackTransport extends EventEmitter implements Transport {
+  restart(): void {}
   connected = true;
   published: { topic: string; payload: Record<string, unknown> }[] = [];
   connect(): Promise<void> {

@@ -6,6 +6,7 @@ import type { IncomingMessage, QoS, Transport } from '../../src/transport/types'
 
 /** A loopback transport: records publishes; the test plays the service by injecting messages. */
 class FakeTransport extends EventEmitter implements Transport {
+  restart(): void {}
   connected = true;
   published: { topic: string; payload: Record<string, unknown> }[] = [];
   subscribed: string[][] = [];

@@ -126,6 +126,7 @@ describe('the ready queue', () => {
 
 /** Answers every request (or lets it time out, or fails its publish) the way the service would. */
 class ScriptedTransport extends EventEmitter implements Transport {
+  restart(): void {}
   connected = true;
   n = 0;
   connect = (): Promise<void> => Promise.resolve();
