@@ -4,7 +4,8 @@
  * while it runs, one with a document no handler accepts, one that fails once and succeeds when the
  * service retries it as execution #2 — each shown on its way to a final status. The agent requires
  * signed job documents (docs/SIGNING.md): every job is signed by the demo's operator key except the
- * one from the AWS managed template, which cannot carry a signature and is REJECTED unsigned.
+ * one from the AWS managed template, which cannot carry a signature and is REJECTED unsigned. Then a
+ * second device enrols by claim (fleet provisioning) and runs a CONTINUOUS job of its thing group.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { sleep } from '../lib/backoff';
 import { createLogger } from '../lib/log';
 import { startJobsService } from '../sim/start';
 import { parseFlags } from './args';
+import { demoEnrolment, ENROLLED_THING } from './demo-enrol';
 import { demoSigner } from './demo-signing';
 import type { DemoSigner } from './demo-signing';
 import type { CliIo, Subcommand } from './args';
@@ -194,9 +196,11 @@ export const demoCommand: Subcommand = {
     }
     await agent.whenIdle();
     await agent.stop();
+    const enrolled = await demoEnrolment({ sim, signer, dir: join(dir, 'enrol'), control: (m, p, b) => control(ep.controlPlane, m, p, b), handler: sampleHandler, say });
     await sim.close();
     io.stdout.write('\nSummary\n');
-    let ok = true;
+    let ok = enrolled === 'SUCCEEDED';
+    io.stdout.write(`  ${ok ? 'ok ' : 'BAD'} ${'fleet-welcome'.padEnd(18)} ${enrolled.padEnd(10)} #1  CONTINUOUS group job, run by ${ENROLLED_THING} right after it enrolled by claim\n`);
     for (const j of JOBS) {
       const got = latestOf(j.jobId);
       const good = got.status === j.expect && got.executionNumber === (j.execution ?? 1);

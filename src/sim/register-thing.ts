@@ -1,5 +1,5 @@
 /**
- * RegisterThing over MQTT (docs/PROVISIONING.md §1.2, §5): the ownership token names the
+ * RegisterThing over MQTT (docs/PROVISIONING.md §1): the ownership token names the
  * certificate, the template (default version) is evaluated with the request's parameters (after the
  * pre-provisioning hook, if any), then everything is checked before anything changes — thing name,
  * groups that must exist, OverrideSettings FAIL — and applied: the thing is created or updated, the

@@ -3,17 +3,19 @@
  * and on its embedded broker: first boot then a CONTINUOUS group job; a restart that contacts no
  * one; a missing template (up, saying so, running nothing) and a kill -9 between
  * CreateCertificateFromCsr and RegisterThing that resumes without a second certificate; a crash
- * after RegisterThing before the files are written; rotation commit, rollback (a template that
+ * after RegisterThing before the files are written; a key made inside a SoftHSM token; rotation commit, rollback (a template that
  * leaves the new certificate INACTIVE, refused at connect on the embedded broker) and kill -9
  * mid-rotation.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateJobCommand, DescribeCertificateCommand, DescribeJobExecutionCommand } from '@aws-sdk/client-iot';
 import { certMatchesKey } from '../../src/lib/certs';
+import { createCa } from '../../src/lib/pki';
+import { createSoftHsmToken } from '../support/softhsm';
 import { AgentProcess, BIN } from '../support/agent-proc';
 import type { LogLine } from '../support/agent-proc';
 import { handlerRuns } from './helpers';
@@ -170,6 +172,30 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('provisioning on %s', (kind
     expect(identityOf(d.stateDir).thingName).toBe(serial);
     expect(await certificateCount(fleet.iot)).toBe(count);
   });
+
+  if (kind === 'embedded') {
+    it('enrols with the key made inside a PKCS#11 token (SoftHSM) and connects with it through aws-crt', async () => {
+      const token = await createSoftHsmToken(join(fleet.dir, 'hsm'), await createCa({ commonName: 'unused' }), 'unused');
+      const pinFile = join(fleet.dir, 'hsm', 'pin');
+      await writeFile(pinFile, `${token.pin}\n`, { mode: 0o600 });
+      const serial = 'gw-embedded-p11';
+      const d = await deviceConfig(fleet, 'embedded-p11', {
+        serial,
+        extra: {
+          mqtt: { endpoint: fleet.host, port: fleet.port, keepAliveSeconds: 30, transport: 'aws-crt' },
+          pkcs11: { library: token.library, tokenLabel: token.tokenLabel, keyLabel: 'provisioned-key', pinFile },
+        },
+      });
+      const p = new AgentProcess(['run', '--config', d.configFile], token.env);
+      procs.push(p);
+      await p.waitForLog(msg('provisioning: identity installed'), 90_000);
+      await p.waitForLog(reported('fleet-embedded'), 90_000);
+      expect(identityOf(d.stateDir)).toMatchObject({ thingName: serial, key: 'pkcs11' });
+      // The key never left the token: no key file was ever written.
+      expect(['private.key', 'pending.key'].filter((f) => existsSync(join(d.stateDir, 'identity', f)))).toEqual([]);
+      await stop(p);
+    });
+  }
 
   it('a crash after RegisterThing before the files are written resumes from the registration, offline', async () => {
     const serial = `gw-${kind}-3`;

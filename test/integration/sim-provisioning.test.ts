@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { decode, encode } from 'cbor-x';
+import { decodeFirstSync as decode, encode } from 'cbor';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import {
@@ -21,6 +21,13 @@ import {
   CreateKeysAndCertificateCommand,
   CreateProvisioningClaimCommand,
   CreateProvisioningTemplateCommand,
+  CreateProvisioningTemplateVersionCommand,
+  DeleteProvisioningTemplateCommand,
+  DeleteProvisioningTemplateVersionCommand,
+  DescribeProvisioningTemplateCommand,
+  DescribeProvisioningTemplateVersionCommand,
+  ListProvisioningTemplatesCommand,
+  ListProvisioningTemplateVersionsCommand,
   CreateThingGroupCommand,
   DeleteCertificateCommand,
   DescribeCertificateCommand,
@@ -298,5 +305,39 @@ describe('pre-provisioning hook', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('provisioning templates on the control plane', () => {
+  it('create, describe, list, update, versions and delete, with AWS error names', async () => {
+    const body = (sn: string): string => JSON.stringify({ ...TEMPLATE, DeviceConfiguration: { v: sn } });
+    const made = await iot.send(new CreateProvisioningTemplateCommand({ templateName: 'Crud', templateBody: body('1'), provisioningRoleArn: 'arn:aws:iam::123456789012:role/Provisioning', description: 'first' }));
+    expect(made).toMatchObject({ templateName: 'Crud', defaultVersionId: 1, templateArn: 'arn:aws:iot:us-east-1:123456789012:provisioningtemplate/Crud' });
+    const dup = await sdkError(iot.send(new CreateProvisioningTemplateCommand({ templateName: 'Crud', templateBody: body('1'), provisioningRoleArn: 'arn:aws:iam::123456789012:role/Provisioning' })));
+    expect(dup).toMatchObject({ name: 'ResourceAlreadyExistsException', status: 409, message: 'Template with name Crud already exists' });
+    const d = await iot.send(new DescribeProvisioningTemplateCommand({ templateName: 'Crud' }));
+    // enabled was not given: the sim's reading of AWS's undocumented default is false.
+    expect(d).toMatchObject({ templateName: 'Crud', description: 'first', enabled: false, defaultVersionId: 1, type: 'FLEET_PROVISIONING', templateBody: body('1') });
+    expect(d.creationDate).toBeInstanceOf(Date);
+    const listed = await iot.send(new ListProvisioningTemplatesCommand({}));
+    expect(listed.templates?.map((t) => t.templateName)).toContain('Crud');
+    await iot.send(new UpdateProvisioningTemplateCommand({ templateName: 'Crud', description: 'second', enabled: true }));
+    const v2 = await iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: body('2'), setAsDefault: true }));
+    expect(v2).toMatchObject({ versionId: 2, isDefaultVersion: true });
+    await iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: body('3') }));
+    expect((await iot.send(new DescribeProvisioningTemplateCommand({ templateName: 'Crud' }))).templateBody).toBe(body('2'));
+    const versions = await iot.send(new ListProvisioningTemplateVersionsCommand({ templateName: 'Crud' }));
+    expect(versions.versions?.map((v) => [v.versionId, v.isDefaultVersion])).toEqual([[1, false], [2, true], [3, false]]);
+    expect((await iot.send(new DescribeProvisioningTemplateVersionCommand({ templateName: 'Crud', versionId: 3 }))).templateBody).toBe(body('3'));
+    expect(await sdkError(iot.send(new DeleteProvisioningTemplateVersionCommand({ templateName: 'Crud', versionId: 2 })))).toMatchObject({ name: 'DeleteConflictException', status: 409 });
+    await iot.send(new DeleteProvisioningTemplateVersionCommand({ templateName: 'Crud', versionId: 1 }));
+    await iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: body('4') }));
+    await iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: body('5') }));
+    await iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: body('6') }));
+    expect(await sdkError(iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: body('7') })))).toMatchObject({ name: 'VersionsLimitExceededException', status: 409 });
+    const bad = await sdkError(iot.send(new CreateProvisioningTemplateVersionCommand({ templateName: 'Crud', templateBody: JSON.stringify({ Conditions: {} }) })));
+    expect(bad).toMatchObject({ name: 'InvalidRequestException', status: 400, message: expect.stringContaining('"Conditions" is not supported') });
+    await iot.send(new DeleteProvisioningTemplateCommand({ templateName: 'Crud' }));
+    expect(await sdkError(iot.send(new DescribeProvisioningTemplateCommand({ templateName: 'Crud' })))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
   });
 });

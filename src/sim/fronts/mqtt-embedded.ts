@@ -173,7 +173,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Run
       if (p.to !== undefined && isProvisioningTopic(p.topic)) {
         // As on AWS: the requesting connection only, and only if it subscribed to the answer.
         const client = broker.clients[p.to];
-        if (client && Object.keys(client.subscriptions).some((f) => filterMatches(f, p.topic))) client.publish({ ...packet, qos: 0 }, () => undefined);
+        if (client && Object.keys(client.subscriptions).some((f) => filterMatches(f, p.topic))) client.publish({ ...packet, qos: service.options.answerQos }, () => undefined);
         return;
       }
       if (p.to !== undefined && service.options.responsesToRequesterOnly) {

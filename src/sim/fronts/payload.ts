@@ -2,13 +2,11 @@
  * What goes on the wire for a publication: JSON, or CBOR for the provisioning API's `…/cbor`
  * topics (a map with text-string keys, as AWS's embedded SDK expects); and MQTT filter matching.
  */
-import { Encoder } from 'cbor-x';
+import { encodeCanonical } from 'cbor';
 import type { Publication } from '../types';
 
-const cbor = new Encoder({ useRecords: false, variableMapSize: true });
-
 export function encodePublication(p: Publication): Buffer {
-  return p.format === 'cbor' ? Buffer.from(cbor.encode(p.payload)) : Buffer.from(JSON.stringify(p.payload));
+  return p.format === 'cbor' ? encodeCanonical(p.payload) : Buffer.from(JSON.stringify(p.payload));
 }
 
 /** Whether an MQTT topic filter (`+`, `#`) matches a topic. */

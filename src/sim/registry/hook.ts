@@ -1,5 +1,5 @@
 /**
- * The pre-provisioning hook (docs/PROVISIONING.md §2.2): AWS invokes a Lambda with a JSON payload
+ * The pre-provisioning hook (docs/PROVISIONING.md §3): AWS invokes a Lambda with a JSON payload
  * before RegisterThing and provisions only on `allowProvisioning: true`, within 5 seconds. The sim
  * calls a local HTTP URL (the template's `targetArn`) with the same payload and reads the same answer.
  */

@@ -1,8 +1,8 @@
 /**
  * Payloads of the provisioning MQTT API: JSON or CBOR by the topic's suffix, the same keys in both
- * (docs/PROVISIONING.md §1.2), and the error every `…/rejected` answer carries.
+ * (docs/PROVISIONING.md §1), and the error every `…/rejected` answer carries.
  */
-import { Decoder } from 'cbor-x';
+import { decodeFirstSync } from 'cbor';
 import type { PayloadFormat } from './prov-topics';
 
 /** A refused request: `{statusCode, errorCode, errorMessage}` on the rejected topic. */
@@ -17,8 +17,6 @@ export class ProvError extends Error {
   }
 }
 
-const cbor = new Decoder({ mapsAsObjects: true, useRecords: false });
-
 /**
  * The request as an object. `emptyIsObject`: CreateKeysAndCertificate takes an empty payload as
  * well as `{}` (AWS documents empty; its SDKs send `{}`; embedded-C sends zero bytes).
@@ -30,7 +28,7 @@ export function decodePayload(payload: Buffer, format: PayloadFormat, emptyIsObj
   }
   let v: unknown;
   try {
-    v = format === 'json' ? JSON.parse(payload.toString('utf8')) : cbor.decode(payload);
+    v = format === 'json' ? JSON.parse(payload.toString('utf8')) : decodeFirstSync(payload);
   } catch (err) {
     throw new ProvError(400, 'InvalidPayload', `the request payload is not valid ${format.toUpperCase()}: ${(err as Error).message}`);
   }

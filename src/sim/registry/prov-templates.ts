@@ -1,6 +1,6 @@
 /**
  * Provisioning templates on the control plane (CreateProvisioningTemplate & co., with versions), in
- * the shapes of the AWS IoT model (docs/PROVISIONING.md §2.3). Each body is checked against the
+ * the shapes of the AWS IoT model (docs/PROVISIONING.md §3). Each body is checked against the
  * template grammar when stored, so a device never meets a template the sim cannot apply. Version
  * rules AWS does not document are the sim's readings: create makes version 1 the default, new
  * versions get max+1, the default version cannot be deleted, at most 5 versions per template.

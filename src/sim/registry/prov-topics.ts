@@ -1,5 +1,5 @@
 /**
- * The fleet provisioning MQTT API's topics (docs/PROVISIONING.md §1.1): the three request topics a
+ * The fleet provisioning MQTT API's topics (docs/PROVISIONING.md §1): the three request topics a
  * device publishes to, in JSON or CBOR, and their `accepted` / `rejected` answers.
  */
 export type ProvisioningOp = 'CreateKeysAndCertificate' | 'CreateCertificateFromCsr' | 'RegisterThing';

@@ -1,5 +1,5 @@
 /**
- * AWS's fleet provisioning template grammar (docs/PROVISIONING.md §T): Parameters, Mappings,
+ * AWS's fleet provisioning template grammar (docs/PROVISIONING.md §3): Parameters, Mappings,
  * Resources (AWS::IoT::Thing / Certificate / Policy, each with its OverrideSettings) and
  * DeviceConfiguration, with the intrinsic functions AWS documents for provisioning templates (Ref,
  * Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::FindInMap). Checked when a template (or a version)
