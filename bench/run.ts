@@ -15,6 +15,7 @@ import { latencyRun } from './scenarios/latency';
 import type { LatencyRun } from './scenarios/latency';
 import { mqttRoundTripP50, syncP50 } from './scenarios/limit';
 import { simScaleRun } from './scenarios/sim-scale';
+import { soakRun } from './scenarios/soak';
 import type { SimScaleRun } from './scenarios/sim-scale';
 import { startupRuns } from './scenarios/startup';
 import { AGENT_KINDS } from './support/agents';
@@ -110,8 +111,20 @@ async function idle(p: Plan): Promise<Results['idle']> {
   progress(`idle: ${p.idle.copies} of each kind for ${p.idle.windowMs / 1000} s`);
   const samples = await idleRuns(p.idle.copies, p.idle.windowMs);
   const of = (k: AgentKind | 'floor') => samples.filter((s) => s.kind === k);
-  const fig = (k: AgentKind | 'floor') => ({ rssMb: spread(of(k).map((s) => s.rssMb)), cpuPercent: spread(of(k).map((s) => s.cpuPercent)) });
+  const fig = (k: AgentKind | 'floor') => ({
+    rssMb: spread(of(k).map((s) => s.rssMb)),
+    anonMb: spread(of(k).map((s) => s.memory.anonMb)),
+    fileMb: spread(of(k).map((s) => s.memory.fileMb)),
+    pssMb: spread(of(k).map((s) => s.memory.pssMb)),
+    cpuPercent: spread(of(k).map((s) => s.cpuPercent)),
+  });
   return { windowS: p.idle.windowMs / 1000, ours: fig('ours'), 'ours-crt': fig('ours-crt'), release: fig('release'), baseline: fig('baseline'), floor: fig('floor') };
+}
+
+async function soak(p: Plan): Promise<Results['soak']> {
+  const { checkpoints, reconnects, reconnectBudgetMs } = p.soak;
+  progress(`soak: release through ${checkpoints.join(' / ')} no-op jobs, then up to ${reconnects} reconnects`);
+  return soakRun(checkpoints, reconnects, reconnectBudgetMs);
 }
 
 async function startup(p: Plan): Promise<Results['startup']> {
@@ -180,6 +193,7 @@ async function main(): Promise<void> {
     latency: await latency(p),
     drain: await drain(p),
     idle: await idle(p),
+    soak: await soak(p),
     simScale: await simScale(p),
   };
   meta.durationS = Math.round((Date.now() - t0) / 1000);

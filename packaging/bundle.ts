@@ -3,7 +3,7 @@
  * and everything it imports, built-in handlers included. Subcommands stay lazily evaluated (the
  * bundler wraps each CommonJS module and runs it on first require).
  */
-import { buildSync, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, WORK_DIR } from './common';
@@ -16,16 +16,71 @@ import { ROOT, WORK_DIR } from './common';
  */
 export const EXTERNAL = ['aws-iot-device-sdk-v2', 'aws-crt', 'ajv'];
 
+/**
+ * Modules the agent's dependencies load at start-up for code paths a standalone Node executable never
+ * takes, replaced by stand-ins. Each cost idle memory: the module's code, and the Node built-ins it
+ * pulls in (bench/RESULTS.md measures what they bought).
+ * - worker-timers (with broker-factory, fast-unique-numbers, @babel/runtime): mqtt.js uses its
+ *   worker-based timers only in a browser;
+ * - mqtt.js's browser detection: it reads `navigator`, which makes Node load its navigator and
+ *   locks modules; this is not a browser;
+ * - debug (with supports-color, loading tty and os): mqtt.js's trace output, enabled only by the
+ *   DEBUG environment variable, which a device service does not set;
+ * - thread-stream (worker_threads): pino's worker-thread transports, which the agent does not use
+ *   (src/lib/log.ts writes to stdout synchronously).
+ */
+const STAND_INS: { filter: RegExp; importer?: RegExp; contents: string }[] = [
+  {
+    filter: /^worker-timers$/,
+    contents: `const no = () => { throw new Error('worker timers are for browsers; not in the standalone executable'); };
+module.exports = { setInterval: no, clearInterval: no, setTimeout: no, clearTimeout: no };`,
+  },
+  {
+    filter: /^\.\/is-browser$/,
+    importer: /[\\/]mqtt[\\/]build[\\/]lib[\\/]/,
+    contents: `Object.defineProperty(exports, '__esModule', { value: true });
+exports.default = false; exports.isWebWorker = false; exports.isReactNativeBrowser = false;`,
+  },
+  {
+    filter: /^debug$/,
+    contents: `function debug() { const d = () => undefined; d.enabled = false; d.namespace = ''; d.extend = debug; d.log = d; return d; }
+debug.enable = () => undefined; debug.disable = () => ''; debug.enabled = () => false; debug.debug = debug; debug.default = debug;
+module.exports = debug;`,
+  },
+  {
+    filter: /^thread-stream$/,
+    contents: `module.exports = class ThreadStream { constructor() { throw new Error('pino worker-thread transports are not in the standalone executable'); } };`,
+  },
+];
+
+function standIns(): Plugin {
+  return {
+    name: 'stand-ins',
+    setup(b) {
+      STAND_INS.forEach((s, i) => {
+        b.onResolve({ filter: s.filter }, (args) =>
+          s.importer && !s.importer.test(args.importer) ? undefined : { path: `stand-in-${i}`, namespace: 'stand-in' },
+        );
+      });
+      b.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({
+        contents: STAND_INS[Number(args.path.slice('stand-in-'.length))]?.contents ?? '',
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 export interface Bundle {
   file: string;
   bytes: number;
   metafile: Metafile;
 }
 
-export function bundle(): Bundle {
+export async function bundle(): Promise<Bundle> {
   mkdirSync(WORK_DIR, { recursive: true });
   const file = path.join(WORK_DIR, 'iot-jobs-agent.js');
-  const result = buildSync({
+  // Plugins need the asynchronous API.
+  const result = await build({
     entryPoints: [path.join(ROOT, 'dist', 'src', 'cli', 'main.js')],
     outfile: file,
     bundle: true,
@@ -37,6 +92,7 @@ export function bundle(): Bundle {
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',
+    plugins: [standIns()],
   });
   writeFileSync(path.join(WORK_DIR, 'bundle-meta.json'), JSON.stringify(result.metafile));
   const out = result.metafile.outputs[path.relative(process.cwd(), file)] ?? Object.values(result.metafile.outputs)[0];

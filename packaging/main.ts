@@ -34,12 +34,14 @@ function checksums(): void {
   writeFileSync(path.join(RELEASE_DIR, 'SHA256SUMS'), `${lines.join('\n')}\n`);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const t0 = Date.now();
   const epoch = sourceDateEpoch();
   rmSync(RELEASE_DIR, { recursive: true, force: true });
   mkdirSync(RELEASE_DIR, { recursive: true });
-  const b = step('bundle', bundle);
+  const tb = Date.now();
+  const b = await bundle();
+  log(`bundle: ${((Date.now() - tb) / 1000).toFixed(1)} s`);
   log(`bundle: ${(b.bytes / 1024).toFixed(0)} KiB`);
   const bundled = bundledPackages(Object.keys(b.metafile.inputs));
   const crt = lockedPackages(closure());
@@ -62,4 +64,7 @@ function main(): void {
   log(`${NAME} ${VERSION}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(`package failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

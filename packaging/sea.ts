@@ -30,12 +30,17 @@ export interface Executable {
 }
 
 /**
- * V8 flags the executable starts with. A 1 MB young generation (semi-space) keeps the idle agent's
- * heap small (it allocates little; scavenges stay cheap). Lite mode was measured too and left out:
- * −11 MB idle but half the drain rate and a slower start (bench/RESULTS.md). The blob is made
- * under the same flags: V8 rejects a code cache made under other flags.
+ * V8 flags the executable starts with; memory wins where it trades against speed no device can use
+ * (AWS IoT Core takes about 100 publishes a second per connection). Each was measured side by side
+ * (bench/RESULTS.md):
+ * - a 1 MB young generation (semi-space): the idle agent allocates little, scavenges stay cheap;
+ * - --optimize-for-size: V8 prefers smaller heap layouts and code;
+ * - --no-opt --no-maglev: no optimizing compilers (Sparkplug's baseline code stays), so their code
+ *   and the binary's pages holding them are never touched.
+ * Lite mode (--lite-mode) saves as much but gives up Sparkplug too, which halves the drain rate.
+ * The blob is made under the same flags: V8 rejects a code cache made under other flags.
  */
-export const EXEC_ARGV = ['--max-semi-space-size=1'];
+export const EXEC_ARGV = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--no-maglev'];
 
 function seaConfig(main: string, blob: string, codeCache: boolean): string {
   return JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, execArgv: EXEC_ARGV }, null, 2);
