@@ -16,6 +16,7 @@ import type { AgentConfig } from '../config/types';
 import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
+import { directDialer, type Dialer } from '../net';
 import { RecentMap } from '../lib/recent';
 import type { Logger } from '../lib/log';
 import type { ExecRef, StateStore } from '../store/types';
@@ -69,6 +70,8 @@ export interface AgentDeps {
   notifier?: Notifier;
   /** This device's certificate validity, to tell a wrong clock from a refused certificate. */
   certificate?: CertificateWindow;
+  /** The way out for handlers (the proxy); default direct. */
+  network?: Dialer;
   /** The identity capability handlers get (rotate-certificate), with config `provisioning`. */
   identityFor?: (jobId: string) => IdentityControl;
   /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
@@ -160,6 +163,7 @@ export class Agent extends EventEmitter {
       optionsFor: (name) => handlerOptions(cfg.handlers, name),
       ...(d.identityFor ? { identityFor: d.identityFor } : {}),
       kickOutbox: () => this.outbox.kick(),
+      network: d.network ?? directDialer,
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
       ...(d.gate ? { gate: d.gate } : {}),
     };
@@ -200,6 +204,7 @@ export class Agent extends EventEmitter {
       this.log.warn({ err: err ? errorMessage(err) : undefined }, 'disconnected from the broker; reconnecting');
       this.status.setActivity('reconnecting');
     });
+    this.d.transport.on('error', (err: Error) => this.conditions.transportError(err));
     this.d.store.onHealthChange((h) => this.conditions.storage(h));
     if (!this.d.store.health.writable) this.conditions.storage(this.d.store.health);
     this.stopClockWatch = watchWallClock((jump, now) => this.onClockJump(jump, now));
@@ -258,6 +263,7 @@ export class Agent extends EventEmitter {
   private async onConnect(): Promise<void> {
     if (this.stateValue !== 'running' && this.stateValue !== 'draining') return;
     this.log.info('connected to the broker');
+    this.conditions.connected();
     try {
       await this.d.mqttJobs.subscribe();
     } catch (err) {

@@ -3,6 +3,7 @@
  * device's certificate" instead of "socket hang up", and the agent can decide what is worth a retry.
  */
 import { AgentError } from '../lib/errors';
+import type { ProxyError } from '../net';
 
 export type TransportErrorKind =
   /** The broker's certificate does not chain to our rootCaFile. */
@@ -39,7 +40,15 @@ export type TransportErrorKind =
   /** An established connection dropped. */
   | 'connection-lost'
   /** A 'message' listener threw; the message is dropped, the connection kept. */
-  | 'listener-error';
+  | 'listener-error'
+  /** The proxy cannot be reached (down, wrong address), did not answer in time, or broke the protocol. */
+  | 'proxy-unreachable'
+  /** The proxy refused our credentials (407/401, SOCKS5 authentication): retried after minutes. */
+  | 'proxy-auth'
+  /** The proxy will not open a tunnel to the endpoint (403 for the port, 502, SOCKS5 refusal). */
+  | 'proxy-refused'
+  /** TLS to an HTTPS proxy failed (its certificate is not trusted by proxy.caFile / the system store). */
+  | 'proxy-tls';
 
 const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'unknown-ca': "the broker's certificate is not signed by the configured root CA (tls.rootCaFile)",
@@ -59,6 +68,10 @@ const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'publish-refused': 'the broker refused a publish',
   'connection-lost': 'the connection to the broker was lost',
   'listener-error': 'a message listener failed',
+  'proxy-unreachable': 'the proxy cannot be reached',
+  'proxy-auth': 'the proxy refused the credentials',
+  'proxy-refused': 'the proxy refused to open a tunnel to the endpoint',
+  'proxy-tls': 'the TLS connection to the proxy failed',
 };
 
 /** Kinds that a later attempt can cure without an operator changing anything. */
@@ -69,6 +82,10 @@ const RETRYABLE: ReadonlySet<TransportErrorKind> = new Set<TransportErrorKind>([
   'connection-lost',
   'tls-other',
   'certificate-time',
+  'proxy-unreachable',
+  'proxy-auth',
+  'proxy-refused',
+  'proxy-tls',
 ]);
 
 // Node's verification codes for a certificate outside its validity period at our clock.
@@ -76,13 +93,22 @@ const OUT_OF_TIME = new Set(['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'CRL_NOT_
 
 export class TransportError extends AgentError {
   readonly kind: TransportErrorKind;
-  constructor(kind: TransportErrorKind, detail?: string, opts: { cause?: unknown } = {}) {
+  /** The least wait before the next attempt (a refused proxy login: minutes). */
+  readonly retryAfterMs?: number;
+  constructor(kind: TransportErrorKind, detail?: string, opts: { cause?: unknown; retryAfterMs?: number } = {}) {
     super(`Transport.${kind}`, detail ? `${DESCRIPTIONS[kind]}: ${detail}` : DESCRIPTIONS[kind], {
       retryable: RETRYABLE.has(kind),
       cause: opts.cause,
     });
     this.kind = kind;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
+}
+
+/** A failure on the way through the proxy, as the transport reports it. */
+export function proxyTransportError(err: ProxyError): TransportError {
+  const kind: TransportErrorKind = err.kind === 'auth' ? 'proxy-auth' : err.kind === 'refused' ? 'proxy-refused' : err.kind === 'tls' ? 'proxy-tls' : 'proxy-unreachable';
+  return new TransportError(kind, err.message, { cause: err, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
 }
 
 /** What we observed of one failed connection attempt. */

@@ -1,5 +1,6 @@
 /** The narrow MQTT facade everything above the transport talks to. */
 import type { EventEmitter } from 'node:events';
+import type { Dialer } from '../net';
 
 export type QoS = 0 | 1;
 
@@ -35,6 +36,8 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   reconnect?: { baseMs: number; maxMs: number };
   cleanSession?: boolean;
+  /** The way out (a proxy, or direct); absent: direct. The device's TLS runs inside a proxy's tunnel. */
+  network?: Dialer;
 }
 
 export interface IncomingMessage {
