@@ -4,13 +4,14 @@ const importX = require('eslint-plugin-import-x');
 
 // module -> modules it may import (besides itself). Everything else under src/ is off limits.
 const layers = {
-  cli: ['agent', 'identity', 'handlers', 'jobs', 'store', 'transport', 'config', 'sim', 'trust', 'lib', 'index.ts'],
-  agent: ['identity', 'jobs', 'handlers', 'store', 'transport', 'config', 'trust', 'lib'],
-  identity: ['transport', 'config', 'lib'],
-  handlers: ['lib', 'config'],
-  jobs: ['transport', 'lib'],
+  cli: ['agent', 'identity', 'handlers', 'jobs', 'store', 'transport', 'net', 'config', 'sim', 'trust', 'lib', 'index.ts'],
+  agent: ['identity', 'jobs', 'handlers', 'store', 'transport', 'net', 'config', 'trust', 'lib'],
+  identity: ['transport', 'net', 'config', 'lib'],
+  handlers: ['net', 'lib', 'config'],
+  jobs: ['transport', 'net', 'lib'],
   store: ['lib'],
-  transport: ['config', 'lib'],
+  transport: ['net', 'config', 'lib'],
+  net: ['config', 'lib'],
   config: ['lib'],
   sim: ['jobs', 'lib'],
   trust: ['lib'],

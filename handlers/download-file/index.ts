@@ -87,7 +87,7 @@ async function fsyncPath(p: string, flags: string): Promise<void> {
 
 async function download(ctx: HandlerContext<DownloadDocument>, part: string, limit: number): Promise<{ bytes: number; digest: string }> {
   const ca = typeof ctx.options.caFile === 'string' ? await readFile(ctx.options.caFile, 'utf8') : undefined;
-  const src = await openSource(new URL(ctx.document.url), { offset: await sizeOf(part), signal: ctx.signal, ca, allowHttp: ctx.options.allowHttp === true });
+  const src = await openSource(new URL(ctx.document.url), { offset: await sizeOf(part), signal: ctx.signal, ca, allowHttp: ctx.options.allowHttp === true, network: ctx.network });
   if (src.total !== undefined && src.total > limit) {
     src.stream.destroy();
     throw new DownloadError(`${src.total} bytes is larger than the limit of ${limit} bytes`);

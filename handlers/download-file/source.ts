@@ -3,8 +3,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { isIP } from 'node:net';
+import { type Duplex, Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import type { NetworkAccess } from '../../src/handlers/api';
 
 export interface SourceOptions {
   offset: number;
@@ -12,6 +15,8 @@ export interface SourceOptions {
   /** Extra trusted CA (PEM) for https. */
   ca?: string;
   allowHttp: boolean;
+  /** The agent's way out (its proxy): every connection goes through it. */
+  network: NetworkAccess;
 }
 
 export interface Source {
@@ -26,11 +31,35 @@ const MAX_REDIRECTS = 5;
 
 export class DownloadError extends Error {}
 
+type Created = (err: Error | null, stream: Duplex) => void;
+
+/**
+ * The connection for one request, opened the agent's way (through its proxy when one applies); for
+ * https the TLS runs over it here, verified against `ca` or the system store.
+ */
+function connector(url: URL, o: SourceOptions): (opts: unknown, done: Created) => undefined {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const secure = url.protocol === 'https:';
+  const port = Number(url.port || (secure ? 443 : 80));
+  return (_opts, done) => {
+    o.network.connect(host, port, { signal: o.signal }).then(
+      (socket) => {
+        if (!secure) return done(null, socket);
+        // RFC 6066: no IP address as SNI; verification still checks the IP SAN.
+        const tls = tlsConnect({ socket, host, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], ...(isIP(host) === 0 ? { servername: host } : {}), ...(o.ca ? { ca: o.ca } : {}) });
+        done(null, tls);
+      },
+      (err: Error) => done(err, undefined as unknown as Duplex),
+    );
+    return undefined;
+  };
+}
+
 function get(url: URL, headers: Record<string, string>, o: SourceOptions): Promise<IncomingMessage> {
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     // The URL object goes through as is: a presigned query string must reach the server byte for byte.
-    const req = lib.get(url, { headers, signal: o.signal, ...(o.ca && url.protocol === 'https:' ? { ca: o.ca } : {}) }, resolve);
+    const req = lib.get(url, { headers, signal: o.signal, createConnection: connector(url, o) as never }, resolve);
     req.on('error', reject);
     req.setTimeout(60_000, () => req.destroy(new DownloadError('no data from the server for 60 s')));
   });

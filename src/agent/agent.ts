@@ -16,6 +16,7 @@ import type { AgentConfig } from '../config/types';
 import { sleep } from '../lib/backoff';
 import { watchWallClock } from '../lib/clock';
 import { errorMessage } from '../lib/errors';
+import { directDialer, type Dialer } from '../net';
 import { RecentMap } from '../lib/recent';
 import type { Logger } from '../lib/log';
 import type { ExecRef, StateStore } from '../store/types';
@@ -71,6 +72,8 @@ export interface AgentDeps {
   notifier?: Notifier;
   /** This device's certificate validity, to tell a wrong clock from a refused certificate. */
   certificate?: CertificateWindow;
+  /** The way out for handlers (the proxy); default direct. */
+  network?: Dialer;
   /** The identity capability handlers get (rotate-certificate), with config `provisioning`. */
   identityFor?: (jobId: string) => IdentityControl;
   /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
@@ -164,6 +167,7 @@ export class Agent extends EventEmitter {
       optionsFor: (name) => handlerOptions(cfg.handlers, name),
       ...(d.identityFor ? { identityFor: d.identityFor } : {}),
       kickOutbox: () => this.outbox.kick(),
+      network: d.network ?? directDialer,
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
       ...(d.gate ? { gate: d.gate } : {}),
     };
@@ -207,8 +211,7 @@ export class Agent extends EventEmitter {
       if (takeOver) this.trouble.takenOver(takeOver);
     });
     this.d.transport.on('denied', (denial: Denial) => this.trouble.denied(denial));
-    // Failed reconnect attempts (the first connect is the connect loop's to report).
-    this.d.transport.on('error', (err: TransportError) => this.log.warn({ err: errorMessage(err), kind: err.kind }, 'transport error (a failed reconnect attempt or re-subscription); it retries with backoff'));
+    this.d.transport.on('error', (err: Error) => this.conditions.transportError(err));
     this.d.transport.on('settled', () => this.trouble.settled());
     await this.trouble.reset();
     this.d.store.onHealthChange((h) => this.conditions.storage(h));
@@ -269,6 +272,7 @@ export class Agent extends EventEmitter {
   private async onConnect(): Promise<void> {
     if (this.stateValue !== 'running' && this.stateValue !== 'draining') return;
     this.log.info('connected to the broker');
+    this.conditions.connected();
     try {
       await this.d.mqttJobs.subscribe();
     } catch (err) {

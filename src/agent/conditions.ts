@@ -38,10 +38,26 @@ export class Conditions {
       this.log.error({ err: errorMessage(err), kind, ...times, retryInMs }, `cannot connect: ${summary}; retrying, and at once when the clock changes`);
     } else this.log.error({ err: errorMessage(err), kind, retryInMs }, 'could not connect to the broker');
     this.status.setCondition('clock', time?.summary);
+    this.proxy(err);
+  }
+
+  /** A non-fatal transport error, mostly a failed reconnect attempt (the transport retries by itself). */
+  transportError(err: unknown): void {
+    this.log.warn({ err: errorMessage(err), kind: (err as { kind?: string }).kind }, 'transport error; the transport retries by itself');
+    this.proxy(err);
+  }
+
+  /** The proxy in the way shows in STATUS until a connection succeeds (the password never does: it is never in a message). */
+  private proxy(err: unknown): void {
+    const kind = (err as { kind?: string }).kind ?? '';
+    // Errors of an established connection say nothing about the way to the broker.
+    if (['listener-error', 'subscribe-refused', 'publish-refused'].includes(kind)) return;
+    this.status.setCondition('proxy', kind.startsWith('proxy-') ? `proxy: ${errorMessage(err)}` : undefined);
   }
 
   connected(): void {
     this.status.setCondition('clock', undefined);
+    this.status.setCondition('proxy', undefined);
   }
 
   clockJumped(jumpMs: number, nowMs: number): void {

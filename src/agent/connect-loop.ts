@@ -24,7 +24,8 @@ export class ConnectLoop {
         this.o.onUp();
         return;
       } catch (err) {
-        const delay = backoff.next();
+        // A refused proxy login carries a floor of minutes (proxies lock accounts).
+        const delay = backoff.next((err as { retryAfterMs?: number } | undefined)?.retryAfterMs);
         this.o.onFailure(err, delay);
         this.wakeCtl = new AbortController();
         await sleep(delay, AbortSignal.any([this.o.signal, this.wakeCtl.signal])).catch(() => undefined);

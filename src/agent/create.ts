@@ -19,6 +19,7 @@ import { HttpsJobsClient } from '../jobs/https-client';
 import { MqttJobsClient } from '../jobs/mqtt-client';
 import { buildTime } from '../lib/build-time';
 import type { Logger } from '../lib/log';
+import { createDialer, describeProxy, resolveProxy, type Dialer } from '../net';
 import { openStateStore } from '../store/file-store';
 import { createTransport, readPin } from '../transport';
 import { Agent } from './agent';
@@ -71,8 +72,16 @@ function certificateWindow(file: string): CertificateWindow | undefined {
   }
 }
 
+/** The way out for everything the agent opens: the `proxy` key, else the environment, else direct. */
+export function createNetwork(config: AgentConfig, env: NodeJS.ProcessEnv, log?: Logger): Dialer {
+  const proxy = resolveProxy(config.proxy, env);
+  if (proxy) log?.info({ proxy: describeProxy(proxy), from: proxy.source, noProxy: proxy.noProxy.entries }, 'connections go through a proxy');
+  return createDialer(proxy);
+}
+
 export async function createAgent(config: AgentConfig, o: CreateAgentOptions): Promise<Agent> {
   const log = o.log;
+  const network = createNetwork(config, o.env ?? process.env, log);
   const { registry, problems } = await buildRegistry(config, o);
   for (const p of problems) log.error({ problem: p }, 'handler not loaded');
   log.info({ handlers: registry.names() }, 'handlers loaded');
@@ -95,6 +104,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     takeoverBackoffMs: m.takeoverBackoffSeconds * 1000,
     tls: config.tls,
     operationTimeoutMs: config.jobs.requestTimeoutSeconds * 1000,
+    network,
   });
   const timeoutMs = config.jobs.requestTimeoutSeconds * 1000;
   const mqttJobs = new MqttJobsClient({
@@ -113,6 +123,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
       thingName: config.thingName,
       tls: { certificateFile: config.tls.certificateFile, privateKeyFile: config.tls.privateKeyFile, rootCaFile: config.tls.rootCaFile },
       timeoutMs,
+      network,
     });
   }
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
@@ -120,7 +131,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   const identityFor = config.provisioning ? identityControl({ config, transport, jobs: mqttJobs, log, env: o.env ?? process.env }) : undefined;
   const gate = config.trust ? await createGate(config, config.trust, log) : undefined;
   return new Agent({
-    config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec,
+    config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network,
     ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(identityFor ? { identityFor } : {}), ...(gate ? { gate } : {}),
   });
 }

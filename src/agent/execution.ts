@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HandlerContext, IdentityControl, JobHandler, ProcessRunner, RestartPolicy } from '../handlers/api';
+import type { HandlerContext, IdentityControl, JobHandler, NetworkAccess, ProcessRunner, RestartPolicy } from '../handlers/api';
 import { handlerLogger } from '../handlers/logger';
 import type { CallOptions, JobsApi } from '../jobs/api';
 import { sanitizeDetails } from '../jobs/details';
@@ -16,6 +16,7 @@ import { isTerminal } from '../jobs/types';
 import type { Details, ExecutionAccepted, JobExecution } from '../jobs/types';
 import { retry } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
+import { directDialer } from '../net';
 import type { Logger } from '../lib/log';
 import type { ExecRef, StateStore } from '../store/types';
 import type { Orderable } from './order';
@@ -59,6 +60,8 @@ export interface ExecutionEnv {
   identityFor?(jobId: string): IdentityControl;
   kickOutbox(): void;
   emit(e: ExecutionEvent): void;
+  /** The way out for handlers (the proxy configuration); default direct. */
+  network?: NetworkAccess;
   /** With `trust` configured: the signed-document checks every execution passes before anything runs. */
   gate?: TrustGate;
 }
@@ -279,6 +282,7 @@ export class Execution {
       saveState: (s) => this.env.store.saveHandlerState(this.ref(), s),
       savedState: this.env.store.get(this.ref())?.handlerState,
       options: this.env.optionsFor(handler.name),
+      network: this.env.network ?? directDialer,
       ...(this.env.identityFor ? { identity: this.env.identityFor(this.c.jobId) } : {}),
     };
     let result: Parameters<typeof endingOf>[0];

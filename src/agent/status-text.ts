@@ -3,7 +3,7 @@
  * (a state directory it cannot write, a clock that makes every certificate look invalid). On a
  * device with no console, `systemctl status` is often the first thing an operator sees.
  */
-export type Condition = 'storage' | 'clock' | 'identity' | 'policy';
+export type Condition = 'storage' | 'clock' | 'proxy' | 'identity' | 'policy';
 
 export class StatusText {
   private activity = 'starting';

@@ -1,5 +1,7 @@
 /** `iot-jobs-agent check-config`: the schema, the files and permissions, the handlers — every problem at once. */
-import { buildRegistry } from '../agent/create';
+import { buildRegistry, createNetwork } from '../agent/create';
+import type { AgentConfig } from '../config/types';
+import { probeProxy } from '../net';
 import { checkConfig } from '../config/check';
 import { probePkcs11 } from '../transport';
 import { loadTrustStore } from '../trust';
@@ -12,8 +14,23 @@ import { configFrom } from './config-flags';
 const USAGE = `Usage: iot-jobs-agent check-config --config FILE
 
 Validates the configuration (schema, IOT_JOBS_AGENT_* overrides), the certificate, key and CA files
-and their permissions, the state directory, the handler directories and modules. Prints every
-problem; exit 0 when there is none, 2 otherwise.`;
+and their permissions, the state directory, the handler directories and modules. With a proxy (the
+proxy key, or HTTPS_PROXY / ALL_PROXY) it opens one tunnel to the MQTT endpoint and says what the
+proxy answered. Prints every problem; exit 0 when there is none, 2 otherwise.`;
+
+/** The proxy, if any: one tunnel to the endpoint, and the proxy's answer. */
+async function checkProxy(cfg: AgentConfig, io: CliIo, errors: string[]): Promise<void> {
+  let result;
+  try {
+    result = await probeProxy(createNetwork(cfg, io.env), cfg.mqtt.endpoint, cfg.mqtt.port);
+  } catch (err) {
+    errors.push(`proxy: ${errorMessage(err)}`);
+    return;
+  }
+  if (result === undefined) return;
+  if (result.ok) io.stdout.write(`${result.text}\n`);
+  else errors.push(result.text);
+}
 
 export const checkConfigCommand: Subcommand = {
   name: 'check-config',
@@ -30,6 +47,7 @@ export const checkConfigCommand: Subcommand = {
     } catch (err) {
       errors.push(`handlers: ${errorMessage(err)}`);
     }
+    if (r.errors.length === 0) await checkProxy(cfg, io, errors);
     for (const w of r.warnings) io.stdout.write(`warning: ${w}\n`);
     for (const e of errors) io.stderr.write(`error: ${e}\n`);
     if (errors.length) {

@@ -254,6 +254,23 @@ async function checkPkcs11(r: Report, cfg: AgentConfig, opts: CheckOptions): Pro
   }
 }
 
+/** The proxy's password file is a secret like the key file; its CA must be readable. */
+async function checkProxy(r: Report, cfg: AgentConfig): Promise<void> {
+  const p = cfg.proxy;
+  if (p === undefined || p === false) return;
+  if (p.passwordFile !== undefined) {
+    const text = await secretFile(r, 'proxy.passwordFile', p.passwordFile);
+    if (text !== undefined && text.split(/\r?\n/)[0] === '') r.error('proxy.passwordFile', `${p.passwordFile}: the first line (the password) is empty`);
+  }
+  if (p.caFile !== undefined && (await readableFile(r, 'proxy.caFile', p.caFile))) {
+    if (!/-----BEGIN CERTIFICATE-----/.test(await fsp.readFile(p.caFile, 'utf8'))) r.error('proxy.caFile', `${p.caFile} holds no PEM certificate`);
+  }
+  if (p.caFile !== undefined && !p.url.startsWith('https:')) r.warn('proxy.caFile', `only used for an https:// proxy, not ${p.url.split(':')[0] ?? ''}://`);
+  if (/^socks5h?:/.test(p.url) && cfg.mqtt.transport === 'aws-crt') {
+    r.error('proxy.url', 'mqtt.transport "aws-crt" cannot use a SOCKS5 proxy for MQTT (aws-crt tunnels through HTTP proxies only): use an http:// or https:// proxy, or mqtt.transport "mqtt"');
+  }
+}
+
 /** The trust store decides what runs as the agent: nobody else may be able to change it. */
 async function checkTrust(r: Report, cfg: AgentConfig, opts: CheckOptions): Promise<void> {
   const t = cfg.trust;
@@ -334,6 +351,7 @@ export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Pr
   await checkHandlerDirectories(r, cfg);
   await checkGreengrass(r, cfg, opts);
   if (hasIdentity) await checkPkcs11(r, cfg, opts);
+  await checkProxy(r, cfg);
   await checkTrust(r, cfg, opts);
   return { errors: r.errors, warnings: r.warnings };
 }

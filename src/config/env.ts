@@ -14,7 +14,7 @@ interface Leaf {
 }
 
 interface SchemaNode {
-  type?: string;
+  type?: string | string[];
   enum?: unknown[];
   properties?: Record<string, SchemaNode>;
 }

@@ -61,6 +61,8 @@ const PATH_KEYS: readonly string[] = [
   'pkcs11.pinFile',
   'pkcs11.library',
   'stateDirectory',
+  'proxy.passwordFile',
+  'proxy.caFile',
   'provisioning.claim.certificateFile',
   'provisioning.claim.privateKeyFile',
   'trust.storeFile',

@@ -9,6 +9,19 @@ export interface Pkcs11Config {
   pinEnv?: string;
 }
 
+/** The `proxy` key (docs/ARCHITECTURE.md §3, "Through a proxy"): one way out for everything the agent opens. */
+export interface ProxyConfig {
+  /** `http://host:port`, `https://host:port` (TLS to the proxy) or `socks5://host:port`. */
+  url: string;
+  username?: string;
+  /** File holding the proxy password (mode 0600, like the key file); never logged. */
+  passwordFile?: string;
+  /** CA the HTTPS proxy's certificate is verified against (default: the system store). */
+  caFile?: string;
+  /** Hosts reached directly: names, domain suffixes, IPs, CIDRs. */
+  noProxy: string[];
+}
+
 /** A template parameter: a literal, the first line of a file, or an environment variable. */
 export type ParameterSource = string | { file: string } | { env: string };
 
@@ -72,6 +85,8 @@ export interface AgentConfig {
     options: Record<string, Record<string, unknown>>;
   };
   stateDirectory: string;
+  /** Absent: the environment's HTTPS_PROXY / ALL_PROXY / NO_PROXY apply. `false`: never a proxy. */
+  proxy?: ProxyConfig | false;
   provisioning?: ProvisioningConfig;
   /** Signed job documents (docs/SIGNING.md); absent: no signature is checked. */
   trust?: TrustConfig;

@@ -200,6 +200,18 @@ function namespaceRules(jobs: Shape['jobs']): string[] {
   return problems;
 }
 
+function proxyRules(proxy: unknown): string[] {
+  if (proxy === true) return ['proxy: true is not a proxy: give {"url": "http://host:port", …}, or false to ignore the environment'];
+  if (typeof proxy !== 'object' || proxy === null) return [];
+  const p = proxy as { url?: unknown; username?: unknown; passwordFile?: unknown };
+  const problems: string[] = [];
+  if (typeof p.url === 'string' && /^[a-z0-9]+:\/\/[^/]*@/i.test(p.url)) {
+    problems.push('proxy.url: no credentials in the URL (it may be logged): use proxy.username and proxy.passwordFile');
+  }
+  if (p.passwordFile !== undefined && p.username === undefined) problems.push('proxy.username: required with proxy.passwordFile');
+  return problems;
+}
+
 /** Rules across keys, on data that already passed (or mostly passed) the schema. */
 export function crossFieldProblems(data: unknown): string[] {
   if (typeof data !== 'object' || data === null) return [];
@@ -207,5 +219,5 @@ export function crossFieldProblems(data: unknown): string[] {
   const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
   const sections = new Set(['mqtt', 'tls', 'pkcs11', 'jobs', 'provisioning', 'trust']);
   const cfg = Object.fromEntries(Object.entries(data).filter(([k, v]) => !sections.has(k) || isObj(v))) as Shape;
-  return [...keyRules(cfg), ...namespaceRules(cfg.jobs), ...trustRules(cfg.trust)];
+  return [...keyRules(cfg), ...namespaceRules(cfg.jobs), ...trustRules(cfg.trust), ...proxyRules((data as { proxy?: unknown }).proxy)];
 }

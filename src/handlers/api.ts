@@ -6,6 +6,8 @@
  * A handler module default-exports a JobHandler whose `name` is the `operation` it serves.
  */
 
+import type { Duplex } from 'node:stream';
+
 export type RestartPolicy = 'fail' | 'rerun' | 'resume';
 export type StatusDetails = Record<string, string>;
 
@@ -71,6 +73,18 @@ export interface ProcessRunner {
   run(argv: readonly string[], opts?: RunProcessOptions): Promise<ProcessResult>;
 }
 
+/**
+ * The agent's way out of the device: through the configured proxy (HTTP CONNECT, HTTPS or SOCKS5)
+ * when one applies to the host, else directly. A handler that opens network connections uses it, so
+ * a download goes where MQTT goes and never around the proxy.
+ */
+export interface NetworkAccess {
+  /** A connected TCP stream to host:port (a proxy tunnel when one applies); run TLS over it yourself. */
+  connect(host: string, port: number, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Duplex>;
+  /** The proxy connections to `host` go through (`http://user@proxy:3128`, no password), or undefined when direct. */
+  proxyFor(host: string): string | undefined;
+}
+
 /** The device's own identity as the agent lets a handler touch it (docs/ARCHITECTURE.md §8). */
 export interface IdentityControl {
   /** The provisioned identity in use; undefined when the device has none. */
@@ -101,6 +115,8 @@ export interface HandlerContext<Doc = unknown> {
   savedState: Record<string, unknown> | undefined;
   /** Handler options from the agent config (`handlers.options[name]`), frozen. */
   options: Readonly<Record<string, unknown>>;
+  /** Open connections through here (the proxy configuration applies). */
+  network: NetworkAccess;
   /** Present when the agent manages a provisioned identity (config `provisioning`). */
   identity?: IdentityControl;
 }

@@ -5,7 +5,8 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { HandlerContext, HandlerLogger, HandlerResult, IdentityControl, JobHandler, JobInfo, ProcessRunner, StatusDetails } from './api';
+import { directDialer } from '../net';
+import type { HandlerContext, HandlerLogger, HandlerResult, IdentityControl, JobHandler, JobInfo, NetworkAccess, ProcessRunner, StatusDetails } from './api';
 import { createProcessRunner } from './process';
 
 export interface TestContextOptions<Doc> {
@@ -21,6 +22,8 @@ export interface TestContextOptions<Doc> {
   /** Let the process helper honour `shell: true` (the agent's `handlers.allowShell`). */
   allowShell?: boolean;
   exec?: ProcessRunner;
+  /** How the handler reaches the network (default: directly). */
+  network?: NetworkAccess;
   /** The identity capability (`ctx.identity`), for handlers that use it. */
   identity?: IdentityControl;
 }
@@ -68,6 +71,7 @@ export function createTestContext<Doc = unknown>(opts: TestContextOptions<Doc>):
     },
     savedState: opts.savedState,
     options: Object.freeze({ ...opts.options }),
+    network: opts.network ?? directDialer,
     ...(opts.identity ? { identity: opts.identity } : {}),
     progressCalls,
     savedStates,

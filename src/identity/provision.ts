@@ -13,6 +13,7 @@ import { certMatchesKey } from '../lib/certs';
 import { AgentError, errorMessage } from '../lib/errors';
 import { atomicWriteFile } from '../lib/fsutil';
 import type { Logger } from '../lib/log';
+import { createDialer, resolveProxy } from '../net';
 import { createTransport, readPin } from '../transport';
 import type { Transport, TransportOptions } from '../transport';
 import { ProvisioningClient } from './api';
@@ -111,6 +112,8 @@ class Attempt {
       tls: { certificateFile: this.p.claim.certificateFile, privateKeyFile: this.p.claim.privateKeyFile, rootCaFile: c.tls.rootCaFile },
       operationTimeoutMs: this.p.stepTimeoutSeconds * 1000,
       connectTimeoutMs: this.p.stepTimeoutSeconds * 1000,
+      // The claim connection leaves the device the same way as every other (the proxy, if any).
+      network: createDialer(resolveProxy(c.proxy, this.o.env)),
     };
     return (this.o.createTransport ?? createTransport)(opts);
   }

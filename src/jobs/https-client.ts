@@ -17,11 +17,12 @@
  *   died, and the caller (with expectedVersion) is the one able to tell.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:https';
+import { type Agent, request } from 'node:https';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { retry } from '../lib/backoff';
+import { createHttpsAgent, type Dialer } from '../net';
 import { systemClock, epochSeconds } from '../lib/clock';
 import type { Clock } from '../lib/clock';
 import { AbortedError, AgentError, TimeoutError } from '../lib/errors';
@@ -52,6 +53,8 @@ export interface HttpsJobsClientOptions {
   clock?: Clock;
   /** Random source for backoff jitter (tests). */
   random?: () => number;
+  /** The way out (a proxy, or direct; absent: direct). Through a proxy, the mTLS runs inside its tunnel. */
+  network?: Dialer;
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -240,7 +243,7 @@ export class HttpsJobsClient implements JobsApi {
     }
     const [cert, key, ca] = files;
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    return new Agent({
+    return createHttpsAgent({
       keepAlive: true,
       // Idle sockets are closed well before a server's keep-alive timeout, so a request is never
       // written onto a connection the server is closing (which a POST could not safely retry).
@@ -253,7 +256,7 @@ export class HttpsJobsClient implements JobsApi {
       minVersion: 'TLSv1.2',
       // SNI carries host names only (RFC 6066); an IP endpoint is verified against the IP SAN.
       ...(isIP(host) === 0 ? { servername: host } : {}),
-    });
+    }, this.o.network, host, this.o.timeoutMs);
   }
 }
 

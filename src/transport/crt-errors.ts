@@ -4,6 +4,7 @@
  * with the PKCS#11 ones explained in terms of the configuration keys an operator can fix.
  */
 import { errorMessage } from '../lib/errors';
+import { AUTH_RETRY_MS } from '../net';
 import { TransportError, type TransportErrorKind } from './errors';
 
 interface Rule {
@@ -13,6 +14,9 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
+  // aws-crt does not tell a 407 from a 403 or 502: every refused CONNECT is one error.
+  { match: /HTTP_PROXY_CONNECT_FAILED|PROXY_STRATEGY|HTTP_PROXY/, kind: 'proxy-refused', explain: 'the proxy refused the CONNECT to the endpoint (wrong credentials, or the port is not allowed)' },
+  { match: /PROXY/, kind: 'proxy-unreachable', explain: 'the proxy cannot be reached' },
   { match: /PKCS11_CKR_PIN_(INCORRECT|INVALID|LEN_RANGE)/, kind: 'credentials', explain: 'the PKCS#11 PIN is wrong (pkcs11.pinFile / pkcs11.pinEnv); not retried, a token may lock after repeated wrong PINs' },
   { match: /PKCS11_CKR_PIN_(LOCKED|EXPIRED)/, kind: 'credentials', explain: 'the PKCS#11 token PIN is locked or expired: unlock it with the SO PIN' },
   { match: /PKCS11_TOKEN_NOT_FOUND/, kind: 'credentials', explain: 'no PKCS#11 token matches pkcs11.tokenLabel / pkcs11.slotId (or several do)' },
@@ -43,7 +47,9 @@ export function classifyCrtError(err: unknown, where: string): TransportError {
   const text = `${crtErrorName(err)} ${errorMessage(err)}`;
   const rule = RULES.find((r) => r.match.test(text));
   const detail = `${rule?.explain ?? 'connection failed'} (${errorMessage(err).trim()}; ${where})`;
-  return new TransportError(rule?.kind ?? 'connection-refused', detail, { cause: err });
+  // A refused CONNECT may be a refused login: wait as long as for one (proxies lock accounts).
+  const retryAfterMs = rule?.kind === 'proxy-refused' ? AUTH_RETRY_MS : undefined;
+  return new TransportError(rule?.kind ?? 'connection-refused', detail, { cause: err, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
 }
 
 /** MQTT 5 CONNACK reason codes that mean "not authorized" (134 bad user/password, 135, 138 banned). */

@@ -16,6 +16,7 @@ import { isStandalone, requireFrom, standaloneLibDir } from '../lib/standalone';
 import { TransportError } from './errors';
 
 export interface CrtModules {
+  http: typeof Sdk.http;
   io: typeof Sdk.io;
   iot: typeof Sdk.iot;
   mqtt: typeof Sdk.mqtt;
@@ -55,11 +56,11 @@ export function loadCrt(load: (id: string) => unknown = defaultLoad): CrtModules
       cause: err,
     });
   }
-  const { io, iot, mqtt, mqtt5 } = sdk;
-  if (!io || !iot || !mqtt || !mqtt5) {
-    throw new TransportError('credentials', `aws-crt transport selected but ${CRT_PACKAGE} lacks io/iot/mqtt/mqtt5 exports`);
+  const { http, io, iot, mqtt, mqtt5 } = sdk;
+  if (!http || !io || !iot || !mqtt || !mqtt5) {
+    throw new TransportError('credentials', `aws-crt transport selected but ${CRT_PACKAGE} lacks http/io/iot/mqtt/mqtt5 exports`);
   }
-  return { io, iot, mqtt, mqtt5 };
+  return { http, io, iot, mqtt, mqtt5 };
 }
 
 /**

@@ -9,6 +9,7 @@ import type * as Sdk from 'aws-iot-device-sdk-v2';
 import { errorMessage } from '../lib/errors';
 import { classifyCrtError, connackRefusal } from './crt-errors';
 import { releaseNative, type CrtModules } from './crt-load';
+import { crtProxyOptions } from './crt-proxy';
 import { TransportError } from './errors';
 import type { IncomingMessage, QoS, TransportOptions } from './types';
 
@@ -76,6 +77,8 @@ function session311(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Lib 
     .with_certificate_authority_from_path(undefined, o.tls.rootCaFile)
     .with_keep_alive_seconds(o.keepAliveSeconds)
     .with_clean_session(o.cleanSession ?? true);
+  const proxy = crtProxyOptions(crt, o);
+  if (proxy) b.with_http_proxy_options(proxy);
   // build() resolves the PKCS#11 token, key and PIN: it throws for a wrong one.
   const conn = new mqtt.MqttClient().new_connection(b.build());
   let established = false;
@@ -128,6 +131,8 @@ function mqtt5Builder(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Li
   const b = lib
     ? B.newDirectMqttBuilderWithMtlsFromPkcs11(o.host, pkcs11Options(o, lib))
     : B.newDirectMqttBuilderWithMtlsFromPath(o.host, o.tls.certificateFile, o.tls.privateKeyFile ?? '');
+  const proxy = crtProxyOptions(crt, o);
+  if (proxy) b.withHttpProxyOptions(proxy);
   return b
     .withPort(o.port)
     .withCertificateAuthorityFromPath(undefined, o.tls.rootCaFile)

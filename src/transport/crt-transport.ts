@@ -276,15 +276,18 @@ export class CrtTransport extends EventEmitter implements Transport {
 
   private async reconnect(): Promise<void> {
     const signal = this.stopReconnect.signal;
+    let retryAfterMs: number | undefined;
     while (!this.closed) {
       try {
-        await sleep(this.backoff.next(), signal);
+        await sleep(this.backoff.next(retryAfterMs), signal);
         const sessionPresent = await this.attempt();
         if (this.closed) return;
         await this.onEstablished(sessionPresent, true);
         return;
       } catch (err) {
         if (err instanceof AbortedError || this.closed) return;
+        // A refused proxy login waits minutes: proxies lock accounts.
+        retryAfterMs = err instanceof TransportError ? err.retryAfterMs : undefined;
         this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));
         // A wrong PIN must not be retried: a real token locks after a few.
         if (this.pinRefused) return;

@@ -3,6 +3,7 @@
  * device's certificate" instead of "socket hang up", and the agent can decide what is worth a retry.
  */
 import { AgentError } from '../lib/errors';
+import type { ProxyError } from '../net';
 import type { Denial, TakeOver } from './types';
 
 export type TransportErrorKind =
@@ -44,7 +45,15 @@ export type TransportErrorKind =
   /** The broker refused (or closed the connection on) one of our operations: an IoT policy denial. */
   | 'denied'
   /** A 'message' listener threw; the message is dropped, the connection kept. */
-  | 'listener-error';
+  | 'listener-error'
+  /** The proxy cannot be reached (down, wrong address), did not answer in time, or broke the protocol. */
+  | 'proxy-unreachable'
+  /** The proxy refused our credentials (407/401, SOCKS5 authentication): retried after minutes. */
+  | 'proxy-auth'
+  /** The proxy will not open a tunnel to the endpoint (403 for the port, 502, SOCKS5 refusal). */
+  | 'proxy-refused'
+  /** TLS to an HTTPS proxy failed (its certificate is not trusted by proxy.caFile / the system store). */
+  | 'proxy-tls';
 
 const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'unknown-ca': "the broker's certificate is not signed by the configured root CA (tls.rootCaFile)",
@@ -66,6 +75,10 @@ const DESCRIPTIONS: Record<TransportErrorKind, string> = {
   'taken-over': 'another client connected with this client id and the broker closed our connection',
   'denied': 'the broker refused an operation (not allowed by the IoT policy)',
   'listener-error': 'a message listener failed',
+  'proxy-unreachable': 'the proxy cannot be reached',
+  'proxy-auth': 'the proxy refused the credentials',
+  'proxy-refused': 'the proxy refused to open a tunnel to the endpoint',
+  'proxy-tls': 'the TLS connection to the proxy failed',
 };
 
 /** Kinds that a later attempt can cure without an operator changing anything. */
@@ -77,6 +90,10 @@ const RETRYABLE: ReadonlySet<TransportErrorKind> = new Set<TransportErrorKind>([
   'taken-over',
   'tls-other',
   'certificate-time',
+  'proxy-unreachable',
+  'proxy-auth',
+  'proxy-refused',
+  'proxy-tls',
 ]);
 
 // Node's verification codes for a certificate outside its validity period at our clock.
@@ -88,7 +105,9 @@ export class TransportError extends AgentError {
   readonly takeOver: TakeOver | undefined;
   /** Set for kind 'denied' (and a 'publish-refused'/'subscribe-refused' that was a denial). */
   readonly denial: Denial | undefined;
-  constructor(kind: TransportErrorKind, detail?: string, opts: { cause?: unknown; takeOver?: TakeOver; denial?: Denial } = {}) {
+  /** The least wait before the next attempt (a refused proxy login: minutes). */
+  readonly retryAfterMs?: number;
+  constructor(kind: TransportErrorKind, detail?: string, opts: { cause?: unknown; retryAfterMs?: number; takeOver?: TakeOver; denial?: Denial } = {}) {
     super(`Transport.${kind}`, detail ? `${DESCRIPTIONS[kind]}: ${detail}` : DESCRIPTIONS[kind], {
       retryable: RETRYABLE.has(kind),
       cause: opts.cause,
@@ -96,6 +115,7 @@ export class TransportError extends AgentError {
     this.kind = kind;
     this.takeOver = opts.takeOver;
     this.denial = opts.denial;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
@@ -117,6 +137,12 @@ export function lostConnectionError(
     case 'lost':
       return new TransportError('connection-lost', cause ? cause.message : 'closed by the broker', { cause });
   }
+}
+
+/** A failure on the way through the proxy, as the transport reports it. */
+export function proxyTransportError(err: ProxyError): TransportError {
+  const kind: TransportErrorKind = err.kind === 'auth' ? 'proxy-auth' : err.kind === 'refused' ? 'proxy-refused' : err.kind === 'tls' ? 'proxy-tls' : 'proxy-unreachable';
+  return new TransportError(kind, err.message, { cause: err, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
 }
 
 /** What we observed of one failed connection attempt. */

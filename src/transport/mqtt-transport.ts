@@ -10,6 +10,7 @@
  * that publishes requests on 'connect' already receives their responses.
  */
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
@@ -20,8 +21,9 @@ import MqttClient from 'mqtt/lib/client';
 import { Backoff, sleep, withTimeout } from '../lib/backoff';
 import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
+import { ProxyError } from '../net';
 import { CloseClassifier, denialOf, RC_NOT_AUTHORIZED, type PendingOperation } from './close-reason';
-import { classifyConnectFailure, lostConnectionError, TransportError, type AttemptFailure } from './errors';
+import { classifyConnectFailure, lostConnectionError, proxyTransportError, TransportError, type AttemptFailure } from './errors';
 import type { IncomingMessage, QoS, Transport, TransportOptions } from './types';
 import { TakeOverWatch } from './takeover';
 
@@ -70,6 +72,9 @@ interface Live {
   client: MqttClient;
   socket?: TLSSocket;
 }
+
+/** Where this attempt's TLS runs: a proxy's tunnel (already open), or a direct TCP connection. */
+type Path = { tunnel: Duplex } | { direct: true };
 
 export class MqttTransport extends EventEmitter implements Transport {
   private live: Live | undefined;
@@ -276,18 +281,41 @@ export class MqttTransport extends EventEmitter implements Transport {
   private async attempt(): Promise<boolean> {
     const secureContext = await this.secureContext();
     if (this.closed) throw new TransportError('closed', 'closed while connecting');
+    const path = await this.openPath();
+    if (this.closed) {
+      if ('tunnel' in path) path.tunnel.destroy();
+      throw new TransportError('closed', 'closed while connecting');
+    }
     const failure: AttemptFailure = { secure: false, host: this.opts.host, port: this.opts.port };
-    return this.awaitConnack(this.createClient(secureContext, failure), failure);
+    return this.awaitConnack(this.createClient(secureContext, failure, path), failure);
+  }
+
+  /**
+   * With a proxy for the endpoint, the tunnel is opened first (the proxy resolves the endpoint's
+   * name); its failures are the proxy's, never a reason to try a direct connection.
+   */
+  private async openPath(): Promise<Path> {
+    const proxy = this.opts.network?.route(this.opts.host);
+    if (proxy === undefined || this.opts.network === undefined) return { direct: true };
+    try {
+      const tunnel = await this.opts.network.connect(this.opts.host, this.opts.port, { signal: this.stopReconnect.signal, timeoutMs: this.connectTimeoutMs });
+      return { tunnel };
+    } catch (err) {
+      if (err instanceof ProxyError) throw proxyTransportError(err);
+      throw new TransportError('proxy-unreachable', errorMessage(err), { cause: err });
+    }
   }
 
   /** A client whose stream is our own TLS socket, so TLS failures are observed first-hand. */
-  private createClient(secureContext: SecureContext, failure: AttemptFailure): Live {
+  private createClient(secureContext: SecureContext, failure: AttemptFailure, path: Path): Live {
     const { host, port } = this.opts;
     const live: Partial<Live> = {};
     live.client = new MqttClient(() => {
       const socket = tlsConnect({
         host,
         port,
+        // Through a proxy, TLS runs inside the tunnel; `host` still names the peer to verify.
+        ...('tunnel' in path ? { socket: path.tunnel } : {}),
         secureContext,
         // RFC 6066 forbids an IP address as SNI; verification still checks the IP SAN.
         ...(isIP(host) === 0 ? { servername: host } : {}),
@@ -422,10 +450,11 @@ export class MqttTransport extends EventEmitter implements Transport {
   private async reconnect(firstDelay: number | undefined): Promise<void> {
     const signal = this.stopReconnect.signal;
     let delay = firstDelay;
+    let retryAfterMs: number | undefined;
     while (!this.closed) {
       try {
         // After a take-over, the slow back-off: two clients with one id must not fight at full speed.
-        await sleep(delay ?? this.takeOver.delay() ?? this.backoff.next(), signal);
+        await sleep(delay ?? this.takeOver.delay() ?? this.backoff.next(retryAfterMs), signal);
         delay = undefined;
         const sessionPresent = await this.attempt();
         if (this.closed) return;
@@ -434,6 +463,8 @@ export class MqttTransport extends EventEmitter implements Transport {
       } catch (err) {
         if (err instanceof AbortedError || this.closed) return;
         this.closes.attemptFailed();
+        // A refused proxy login waits minutes: proxies lock accounts after a few failures.
+        retryAfterMs = err instanceof TransportError ? err.retryAfterMs : undefined;
         this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));
       }
     }

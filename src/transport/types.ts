@@ -1,5 +1,6 @@
 /** The narrow MQTT facade everything above the transport talks to. */
 import type { EventEmitter } from 'node:events';
+import type { Dialer } from '../net';
 
 export type QoS = 0 | 1;
 
@@ -41,6 +42,8 @@ export interface TransportOptions {
    */
   takeoverBackoffMs?: number;
   cleanSession?: boolean;
+  /** The way out (a proxy, or direct); absent: direct. The device's TLS runs inside a proxy's tunnel. */
+  network?: Dialer;
 }
 
 /** Another client connected with our client id and the broker closed our connection (DESIGN §3). */
