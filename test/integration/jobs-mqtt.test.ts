@@ -107,7 +107,7 @@ describe('MQTT Jobs client ↔ sim through mosquitto', () => {
     const c = await device('thing1');
     await expect(c.update('does-not-exist', { status: 'SUCCEEDED' })).rejects.toMatchObject({ rejectCode: 'ResourceNotFound' });
     await createJob('rej-1', ['thing1'], { operation: 'noop' });
-    await expect(c.update('rej-1', { status: 'IN_PROGRESS', statusDetails: { k: 'bad\nvalue' } })).rejects.toMatchObject({ rejectCode: 'InvalidRequest' });
+    await expect(c.update('rej-1', { status: 'IN_PROGRESS', statusDetails: { k: 'bad\u0007value' } })).rejects.toMatchObject({ rejectCode: 'InvalidRequest' });
     await expect(c.update('rej-1', { status: 'IN_PROGRESS', expectedVersion: 7 })).rejects.toMatchObject({ rejectCode: 'VersionMismatch', executionState: { status: 'QUEUED', versionNumber: 1 } });
     await c.update('rej-1', { status: 'REJECTED', statusDetails: { reason: 'test' } });
   });
