@@ -97,6 +97,8 @@ export class Agent extends EventEmitter {
   private readonly done = new RecentMap<string, number | undefined>(DONE_KEEP);
   /** Recreated jobs waiting for the old execution's outcome to leave the outbox. */
   private readonly awaitingReport = new Set<string>();
+  /** Running executions whose ref was listed QUEUED meanwhile (maybe a recreated job): fetched again when they end. */
+  private readonly recheckAfterRun = new Set<string>();
   private readonly truncated = new Set<string>();
   private readonly queue: PQueue;
   private readonly outbox: OutboxSender;
@@ -325,6 +327,7 @@ export class Agent extends EventEmitter {
     }
     for (const k of plan.confirmRunning) void this.confirm(k);
     for (const r of plan.waitForReport) this.awaitingReport.add(refKey(r));
+    for (const k of plan.recheckAfterRun) this.recheckAfterRun.add(k);
     for (const c of plan.enqueue) this.enqueue(c);
     if (this.firstFetch.size === 0) this.gateOpen();
   }
@@ -345,6 +348,7 @@ export class Agent extends EventEmitter {
     const plan = planReconcile(ns, list, this.known(), this.ready.keys(), [...this.running.keys()], false);
     for (const k of plan.confirmRunning) void this.confirm(k);
     for (const r of plan.waitForReport) this.awaitingReport.add(refKey(r));
+    for (const k of plan.recheckAfterRun) this.recheckAfterRun.add(k);
     for (const c of plan.enqueue) this.enqueue(c);
     // A cut list is exactly what GetPendingJobExecutions would return now (same cap, same order), so
     // it needs no fetch either; whatever lies beyond it is fetched when the known ones run out.
@@ -358,6 +362,7 @@ export class Agent extends EventEmitter {
     if (!head) return;
     const ref = { namespace: ns, jobId: head.jobId, executionNumber: head.executionNumber };
     const key = refKey(ref);
+    if (this.running.has(key) && head.status === 'QUEUED') this.recheckAfterRun.add(key);
     if (this.ready.has(key) || this.running.has(key)) return;
     const past = this.past(ref);
     if (past === undefined || !sameExecution(head, past)) this.trigger(ns);
@@ -431,6 +436,7 @@ export class Agent extends EventEmitter {
     this.running.delete(key);
     if (how === 'settled') this.done.set(key, c.mode === 'fresh' ? c.queuedAt : undefined);
     else this.retryLater(c.namespace);
+    if (this.recheckAfterRun.delete(key)) this.trigger(c.namespace);
     if (this.running.size === 0) this.status.setActivity('idle');
     // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.
     if (this.truncated.has(c.namespace) && !this.ready.hasNamespace(c.namespace)) this.trigger(c.namespace);

@@ -36,6 +36,11 @@ export interface ReconcilePlan {
   truncated: boolean;
   /** New jobs behind the id of one whose outcome is still unreported: taken once the outbox has settled it. */
   waitForReport: ExecRef[];
+  /**
+   * Running keys listed as QUEUED: before our IN_PROGRESS lands that is the running one, but it may be
+   * a recreated job behind the same ref (the old run still finishing): fetch again once the run ends.
+   */
+  recheckAfterRun: string[];
 }
 
 export function planReconcile(
@@ -53,12 +58,17 @@ export function planReconcile(
   const seen = new Set<string>();
   const enqueue: Candidate[] = [];
   const waitForReport: ExecRef[] = [];
+  const recheckAfterRun: string[] = [];
   for (const { s, inProgress } of listed) {
     const ref = { namespace, jobId: s.jobId, executionNumber: s.executionNumber };
     const key = refKey(ref);
     if (seen.has(key)) continue; // a duplicate entry in one listing
     seen.add(key);
-    if (known.isRunning(key) || known.isReady(key)) continue;
+    if (known.isRunning(key)) {
+      if (!inProgress) recheckAfterRun.push(key);
+      continue;
+    }
+    if (known.isReady(key)) continue;
     // Started, finished or reported executions are recovery's and the outbox's business, never rerun here —
     // unless what is listed is another execution behind the same ref (a recreated job).
     const past = known.past(ref);
@@ -78,5 +88,6 @@ export function planReconcile(
     confirmRunning: runningKeys.filter((k) => ofNs(k) && !seen.has(k)),
     truncated,
     waitForReport,
+    recheckAfterRun,
   };
 }

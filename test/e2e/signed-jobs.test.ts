@@ -1,13 +1,14 @@
 /**
  * Signed job documents end to end (docs/SIGNING.md): the built agent against mosquitto over mTLS
  * and the sim, which strips null members on delivery as AWS was reported to. A signed job runs; an
- * unsigned one and an expired one are REJECTED with `ija:reason` and their handler
+ * unsigned one, a replayed one and an expired one are REJECTED with `ija:reason` and their handler
  * never starts; kill -9 between start and report never runs a job twice; a 1970 wall clock
  * (libfaketime) neither refuses a valid envelope nor accepts an expired one.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DeleteJobCommand } from '@aws-sdk/client-iot';
 import { AgentProcess, agentConfig, waitFor } from '../support/agent-proc';
 import type { AgentSetup, LogLine } from '../support/agent-proc';
 import { FakeClock } from '../support/device-faults';
@@ -25,7 +26,7 @@ let stack: Stack;
 const procs: AgentProcess[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ things: ['signed-1', 'signed-2', 'signed-3'], sim: { options: { stripNulls: true } } });
+  stack = await startStack({ things: ['signed-1', 'signed-2', 'signed-3', 'signed-4'], sim: { options: { stripNulls: true } } });
 });
 afterAll(async () => {
   for (const p of procs) {
@@ -86,6 +87,21 @@ describe('signed job documents through the real agent', () => {
     const plain = await settles('s-plain', thing, 'REJECTED');
     expect(plain).toMatchObject({ 'ija:reason': 'unsigned', 'ija:trustVersion': '1' });
     expect(ran(setup, 's-plain')).toBe(0);
+  });
+
+  it('the same envelope under a deleted and recreated job: REJECTED replay, the handler ran once', async () => {
+    const thing = 'signed-4';
+    const { setup, start } = await signedAgent(thing);
+    start();
+    const env = signedDoc('s-again', thing, {});
+    await createJob(stack, 's-again', thing, env);
+    await settles('s-again', thing, 'SUCCEEDED');
+    await stack.iot.send(new DeleteJobCommand({ jobId: 's-again', force: true }));
+    await waitFor(() => statusOf(stack, 's-again', thing) === undefined, 's-again deleted');
+    await createJob(stack, 's-again', thing, env);
+    const replay = await settles('s-again', thing, 'REJECTED');
+    expect(replay).toMatchObject({ 'ija:reason': 'replay' });
+    expect(ran(setup, 's-again')).toBe(1);
   });
 
   it('kill -9 while the handler runs: after the restart the job is FAILED, never run a second time', async () => {

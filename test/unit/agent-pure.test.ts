@@ -76,6 +76,14 @@ describe('planReconcile', () => {
     expect(cut.truncated).toBe(true);
     expect(cut.dropReady).toEqual([]);
   });
+
+  it('a running ref listed QUEUED (its job maybe deleted and recreated) is fetched again after the run; listed IN_PROGRESS it is not', () => {
+    const key = (j: string) => refKey({ namespace: '', jobId: j, executionNumber: 1 });
+    const running = { ...noneKnown, isRunning: (k: string) => k === key('again') || k === key('busy') };
+    const plan = planReconcile('', { timestamp: 1, inProgressJobs: [s('busy')], queuedJobs: [s('again')] }, running, [], [key('again'), key('busy')], false);
+    expect(plan.enqueue).toEqual([]);
+    expect(plan.recheckAfterRun).toEqual([key('again')]);
+  });
 });
 
 describe('planReconcile with retries (each executionNumber its own execution)', () => {
