@@ -76,7 +76,7 @@ export interface AgentDeps {
   network?: Dialer;
   /** The identity capability handlers get (rotate-certificate), with config `provisioning`. */
   identityFor?: (jobId: string) => IdentityControl;
-  /** With `trust` configured: the signed-document checks (DESIGN.md §10). */
+  /** With `trust` configured: the signed-document checks (docs/SIGNING.md). */
   gate?: TrustGate;
 }
 

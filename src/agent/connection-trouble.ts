@@ -1,7 +1,7 @@
 /**
  * Trouble the broker causes the connection, said in the log, in STATUS and in connection.json (for
  * `status`): another client using this client id (a cloned image, a second agent, a Greengrass
- * nucleus), and operations the IoT policy refuses. DESIGN §3 "Two devices, one identity".
+ * nucleus), and operations the IoT policy refuses. See docs/INSTALL.md on cloned images.
  */
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';

@@ -136,7 +136,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   });
 }
 
-/** The signed-document checks (DESIGN.md §10): the accepted trust store and the ledger live in `{stateDirectory}/trust`. */
+/** The signed-document checks (docs/SIGNING.md): the accepted trust store and the ledger live in `{stateDirectory}/trust`. */
 async function createGate(config: AgentConfig, t: TrustConfig, log: Logger): Promise<TrustGate> {
   const dir = join(config.stateDirectory, 'trust');
   const trust = await TrustHolder.open(t.storeFile, dir, log);

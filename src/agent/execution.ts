@@ -304,7 +304,7 @@ export class Execution {
   }
 
   /**
-   * The signed-document checks (DESIGN.md §10), before a handler is even chosen: the handler sees
+   * The signed-document checks (docs/SIGNING.md), before a handler is even chosen: the handler sees
    * only the signed `doc`. Resolves to the handler to run, or undefined when the verdict is out.
    */
   private async checkSigned(gate: TrustGate, doc: unknown, ex: JobExecution, timestamp: number | undefined): Promise<Resolution | undefined> {

@@ -1,4 +1,4 @@
-/** Building a job payload from `job sign`'s flags (DESIGN.md §6): times, audience, seq, artifacts. */
+/** Building a job payload from `job sign`'s flags (docs/ARCHITECTURE.md §6): times, audience, seq, artifacts. */
 import { randomBytes } from 'node:crypto';
 import { DEVICE_CLIENT_HANDLER, chooseHandler } from '../handlers/document';
 import type { JobHandler } from '../handlers/api';

@@ -1,4 +1,4 @@
-/** `iot-jobs-agent job sign|verify`: signed job envelopes (DESIGN.md §6, §10). */
+/** `iot-jobs-agent job sign|verify`: signed job envelopes (docs/ARCHITECTURE.md §6, docs/SIGNING.md). */
 import { readFile } from 'node:fs/promises';
 import { StrictJsonError, TrustError, addSignature, decodePayload, importPrivateKey, loadTrustStore, parseEnvelope, parseStrictJson, payloadProblems, signPayload, verifyJob } from '../trust';
 import type { Artifact, Envelope } from '../trust';

@@ -1,4 +1,4 @@
-/** `iot-jobs-agent keys generate`: an operator signing key pair (DESIGN.md §6, §10). */
+/** `iot-jobs-agent keys generate`: an operator signing key pair (docs/ARCHITECTURE.md §6, docs/SIGNING.md). */
 import { open } from 'node:fs/promises';
 import { generateKeyPair } from '../trust';
 import type { Alg } from '../trust';

@@ -1,4 +1,4 @@
-/** `iot-jobs-agent trust sign|verify`: root signatures on a trust store (DESIGN.md §6, §10). */
+/** `iot-jobs-agent trust sign|verify`: root signatures on a trust store (docs/ARCHITECTURE.md §6, docs/SIGNING.md). */
 import { readFile } from 'node:fs/promises';
 import { TrustError, importPrivateKey, loadTrustStore, parseTrustStoreText, signTrustStore, verifiedRootKids, verifyTrustUpdate } from '../trust';
 import { atomicWriteFile } from '../lib/fsutil';

@@ -228,6 +228,31 @@ async function checkGreengrass(r: Report, cfg: AgentConfig, opts: CheckOptions):
   }
 }
 
+/**
+ * A client id every device would share. AWS IoT keeps one connection per client id, so devices that
+ * share one knock each other off at every connect (docs/INSTALL.md §13). With `provisioning` the
+ * configuration is the fleet's, so any fixed client id is shared; without it, an id that does not
+ * name the thing is shared as soon as the file is copied to another device.
+ */
+function checkSharedClientId(r: Report, cfg: AgentConfig): void {
+  const id = cfg.mqtt.clientId;
+  if (cfg.provisioning !== undefined) {
+    if (id === '' || id === cfg.thingName) return;
+    r.warn(
+      'mqtt.clientId',
+      `"${id}" is a fixed client id in a configuration for fleet provisioning: every device provisioned with it connects as "${id}", ` +
+        'and AWS IoT closes one connection whenever another connects with the same id. Leave mqtt.clientId out (each device then uses its thing name)',
+    );
+    return;
+  }
+  if (cfg.thingName === '' || id.includes(cfg.thingName)) return;
+  r.warn(
+    'mqtt.clientId',
+    `"${id}" does not contain the thing name "${cfg.thingName}": every device given this configuration would connect with the same client id, ` +
+      'and AWS IoT closes one connection whenever another connects with the same id. Use the thing name, or "{thing name}-jobs" next to Greengrass',
+  );
+}
+
 async function checkPkcs11(r: Report, cfg: AgentConfig, opts: CheckOptions): Promise<void> {
   const p11 = cfg.pkcs11;
   if (p11 === undefined) return;
@@ -350,6 +375,7 @@ export async function checkConfig(cfg: AgentConfig, opts: CheckOptions = {}): Pr
   await checkStateDirectory(r, cfg.stateDirectory);
   await checkHandlerDirectories(r, cfg);
   await checkGreengrass(r, cfg, opts);
+  checkSharedClientId(r, cfg);
   if (hasIdentity) await checkPkcs11(r, cfg, opts);
   await checkProxy(r, cfg);
   await checkTrust(r, cfg, opts);

@@ -1,6 +1,6 @@
 /**
  * Why the broker closed an established connection, as far as the client can tell (docs/PROTOCOL.md
- * §9). AWS IoT closes a connection when another client connects with the same client id (MQTT 5:
+ * §11). AWS IoT closes a connection when another client connects with the same client id (MQTT 5:
  * DISCONNECT 0x8E "session taken over"; MQTT 3.1.1: a bare close), and also when the connection
  * publishes or subscribes where its IoT policy does not allow it (3.1.1: a bare close again). The
  * two look alike on 3.1.1, so they are told apart by what the client was doing: a close while one

@@ -46,7 +46,7 @@ export interface TransportOptions {
   network?: Dialer;
 }
 
-/** Another client connected with our client id and the broker closed our connection (DESIGN §3). */
+/** Another client connected with our client id and the broker closed our connection. */
 export interface TakeOver {
   /** true: the broker said so (MQTT 5 reason 0x8E); false: inferred from a pattern of closes (MQTT 3.1.1). */
   certain: boolean;

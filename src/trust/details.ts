@@ -1,5 +1,5 @@
 /**
- * A verdict as Jobs statusDetails (DESIGN.md §10): `ija:reason`, `ija:detail`, `ija:kids`,
+ * A verdict as Jobs statusDetails (docs/SIGNING.md): `ija:reason`, `ija:detail`, `ija:kids`,
  * `ija:trustVersion`, plus the caller's extras (`ija:clock`, `ija:agentVersion`, `ija:jti`).
  * AWS allows at most 10 pairs, values up to 1024 characters and no control characters.
  */

@@ -1,5 +1,5 @@
 /**
- * The job envelope (DESIGN.md §10): `{"ija": 1, "jws": <General JWS JSON>, "urls"?: {…}}`.
+ * The job envelope (docs/SIGNING.md): `{"ija": 1, "jws": <General JWS JSON>, "urls"?: {…}}`.
  * Parsing here is structural only; which signatures count is verify.ts's job.
  */
 import type { KeyObject } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Signed job documents (DESIGN.md §10): the envelope, the pure verifier, the trust store and the
+ * Signed job documents (docs/SIGNING.md): the envelope, the pure verifier, the trust store and the
  * rules of the stateful checks. Imports only lib; the agent and the CLI use it.
  */
 export { REASONS, TrustError } from './reasons';

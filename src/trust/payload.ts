@@ -1,4 +1,4 @@
-/** The signed payload of a job envelope (DESIGN.md §10): its type and its validation. */
+/** The signed payload of a job envelope (docs/SIGNING.md): its type and its validation. */
 import { Shape } from './shape';
 import type { JsonObject } from './shape';
 import { isJsonObject } from './strict-json';

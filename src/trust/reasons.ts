@@ -1,5 +1,5 @@
 /**
- * The verdict vocabulary of signed job documents (DESIGN.md §10): the `ija:reason` codes and the
+ * The verdict vocabulary of signed job documents (docs/SIGNING.md): the `ija:reason` codes and the
  * typed error every check in this module throws.
  */
 import { AgentError } from '../lib/errors';

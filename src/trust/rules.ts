@@ -31,7 +31,7 @@ export type ReplayDecision =
   | { action: 'reject'; reason: 'replay'; detail: string };
 
 /**
- * Replay (DESIGN.md §10): an AWS retry (higher executionNumber after FAILED/TIMED_OUT) runs up to
+ * Replay (docs/SIGNING.md): an AWS retry (higher executionNumber after FAILED/TIMED_OUT) runs up to
  * `maxAttempts`; the same envelope under a recreated job (execution number not higher, after a
  * reported outcome) or after success does not; a jti once REJECTED never runs.
  */
@@ -111,5 +111,5 @@ export function nextHighWater(highWater: number, now: number, payload?: Pick<Job
   return Math.max(highWater, now, payload ? Math.min(payload.iat, now + NBF_SKEW_SECONDS) : 0);
 }
 
-/** Clock skew `nbf` (and `iat`) tolerate (DESIGN.md §10). */
+/** Clock skew `nbf` (and `iat`) tolerate (docs/SIGNING.md). */
 export const NBF_SKEW_SECONDS = 300;

@@ -1,5 +1,5 @@
 /**
- * The trust store (DESIGN.md §10): which keys exist, with which algorithm, in which roles, which ops
+ * The trust store (docs/SIGNING.md): which keys exist, with which algorithm, in which roles, which ops
  * need how many of which roles, and the root keys (K of N) that sign the store itself.
  */
 import type { KeyObject } from 'node:crypto';

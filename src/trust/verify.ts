@@ -1,5 +1,5 @@
 /**
- * The pure verifier (DESIGN.md §10): an execution's job document against the trust store, the
+ * The pure verifier (docs/SIGNING.md): an execution's job document against the trust store, the
  * device's identity and a given effective time. Order: envelope, signatures, payload, policy,
  * job binding, audience, validity window, URLs, trust update. Nothing here touches disk or clock;
  * the stateful checks (rules.ts) follow in the agent.

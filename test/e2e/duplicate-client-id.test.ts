@@ -1,5 +1,5 @@
 /**
- * Two devices, one identity (DESIGN §3): two real agent processes with the same certificate and
+ * Two devices, one identity: two real agent processes with the same certificate and
  * client id (separate state directories, as two clones of one image), on mosquitto with MQTT 5
  * (reason 0x8E) and 3.1.1 (the "likely" heuristic), and on the sim's embedded broker. Each must say
  * "duplicate client id" in the log, STATUS and `status`, stay up, back off more and more, and when

@@ -1,6 +1,6 @@
 /**
  * The operator CLI as a process (`keys generate`, `trust sign|verify`, `job sign|verify`): files,
- * modes, exit codes and reason codes of DESIGN.md §6, and envelopes an independent JWS library
+ * modes, exit codes and reason codes of docs/ARCHITECTURE.md §6, and envelopes an independent JWS library
  * (`jose`) verifies.
  */
 import { execFile } from 'node:child_process';

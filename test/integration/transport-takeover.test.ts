@@ -1,5 +1,5 @@
 /**
- * What the transport makes of the broker closing on it (DESIGN §3): MQTT 5 DISCONNECT 0x8E from a
+ * What the transport makes of the broker closing on it: MQTT 5 DISCONNECT 0x8E from a
  * listener that speaks just enough MQTT 5 (mosquitto 2.0.11 sends no DISCONNECT to the older client
  * at a take-over, see docs/PROTOCOL.md §11), and policy denials: MQTT 5 PUBACK 0x87 and the 3.1.1
  * publish mosquitto acknowledges and drops from a real mosquitto ACL, a SUBACK refusal from the

@@ -145,6 +145,27 @@ describe('checkConfig', () => {
     expect((await checkConfig(same, noGreengrass())).errors).toEqual([]);
   });
 
+  it('warns (never errs) about a client id every device given the configuration would share', async () => {
+    const shared = (r: { warnings: string[] }) => r.warnings.filter((w) => w.startsWith('mqtt.clientId:'));
+    const fixed = await checkConfig(config({ mqtt: { clientId: 'jobs-agent' } }), noGreengrass());
+    expect(fixed.errors).toEqual([]);
+    expect(shared(fixed)).toEqual([expect.stringMatching(/^mqtt\.clientId: "jobs-agent" does not contain the thing name "gateway-42": every device .* same client id/)]);
+    expect(shared(await checkConfig(config(), noGreengrass()))).toEqual([]);
+    expect(shared(await checkConfig(config({ mqtt: { clientId: 'gateway-42' } }), noGreengrass()))).toEqual([]);
+
+    // A fleet image: any fixed client id is shared, even one that names the thing in the file.
+    const fleetConfig = (mqtt: Record<string, unknown>): AgentConfig => {
+      const file = path.join(dir, 'fleet.json');
+      const claim = { certificateFile: 'certs/device.crt', privateKeyFile: 'certs/device.key' };
+      writeFileSync(file, JSON.stringify({ mqtt, tls: { rootCaFile: 'certs/ca.pem' }, handlers: { directories: ['handlers'] }, stateDirectory: 'state', provisioning: { templateName: 'Fleet', claim } }));
+      return loadConfig({ file });
+    };
+    const fleet = await checkConfig(fleetConfig({ endpoint: 'localhost', clientId: 'gateway-42-jobs' }), noGreengrass());
+    expect(shared(fleet)).toEqual([expect.stringMatching(/^mqtt\.clientId: "gateway-42-jobs" is a fixed client id in a configuration for fleet provisioning: every device provisioned with it connects as "gateway-42-jobs".*Leave mqtt\.clientId out/)]);
+    expect(fleet.errors).toEqual([]);
+    expect(shared(await checkConfig(fleetConfig({ endpoint: 'localhost' }), noGreengrass()))).toEqual([]);
+  });
+
   it('checks the PKCS#11 library, PIN file permissions and PIN variable', async () => {
     const lib = path.join(dir, 'libp11.so');
     const pin = path.join(dir, 'pin');

@@ -1,4 +1,4 @@
-/** The `trust` config key (DESIGN.md §6): schema, defaults, the rules across keys and check-config's file checks. */
+/** The `trust` config key (docs/ARCHITECTURE.md §6): schema, defaults, the rules across keys and check-config's file checks. */
 import { promises as fsp, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

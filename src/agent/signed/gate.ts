@@ -1,5 +1,5 @@
 /**
- * The check stage for signed job documents (DESIGN.md §10, docs/SIGNING.md): it runs on every
+ * The check stage for signed job documents (docs/SIGNING.md): it runs on every
  * execution before anything else — before IN_PROGRESS and before a handler is chosen — and decides
  * run or REJECTED. Signatures, policy, binding, time window and URLs are the pure verifier's
  * (src/trust); this stage adds the device's memory — effective time, replay, rollback, the unsigned

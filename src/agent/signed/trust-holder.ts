@@ -1,5 +1,5 @@
 /**
- * The accepted trust store (DESIGN.md §10): the one shipped with the device (`trust.storeFile`,
+ * The accepted trust store (docs/SIGNING.md): the one shipped with the device (`trust.storeFile`,
  * e.g. in the OS image) or a newer one a `trust-update` job delivered, kept in
  * `{stateDirectory}/trust/store.json`. Whichever has the higher version wins, so an update is never
  * rolled back by a restart, and an OS image with a newer store takes over from an older kept one.
