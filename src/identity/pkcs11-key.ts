@@ -74,13 +74,31 @@ export async function ensureTokenKey(k: TokenKey): Promise<Buffer> {
   return made;
 }
 
+/**
+ * The ID of the private key labelled `k.label`. `pkcs11-tool --sign` picks its key by ID only and
+ * ignores `--label`, so a token that holds another key (the device's first one, a claim key) would
+ * otherwise sign with whichever private key it lists first.
+ */
+async function privateKeyId(k: TokenKey): Promise<string> {
+  const listing = await runTool(k, 'listing the keys', ['--login', '--pin', `env:${PIN_VAR}`, '--list-objects', '--type', 'privkey']);
+  let label: string | undefined;
+  for (const line of listing.split('\n')) {
+    const m = /^\s*(label|ID):\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'label') label = m[2];
+    else if (label === k.label && m[2]) return m[2];
+  }
+  throw new IdentityError(`the token has no private key labelled ${k.label}`);
+}
+
 /** ECDSA P-256 over SHA-256, computed inside the token: the raw r‖s WebCrypto returns. */
 async function tokenSign(k: TokenKey, data: ArrayBuffer | ArrayBufferView): Promise<ArrayBuffer> {
   // Copied through a Uint8Array: `data` may come from another realm (a bundle, a test sandbox).
   const bytes = ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(new Uint8Array(data));
   return withTemp(async (dir) => {
     await writeFile(join(dir, 'digest'), createHash('sha256').update(bytes).digest());
-    await runTool(k, 'signing in the token', ['--login', '--pin', `env:${PIN_VAR}`, '--sign', '-m', 'ECDSA', '--label', k.label, '-i', join(dir, 'digest'), '-o', join(dir, 'sig')]);
+    const id = await privateKeyId(k);
+    await runTool(k, 'signing in the token', ['--login', '--pin', `env:${PIN_VAR}`, '--sign', '-m', 'ECDSA', '--id', id, '-i', join(dir, 'digest'), '-o', join(dir, 'sig')]);
     const sig = await readFile(join(dir, 'sig'));
     // A fresh ArrayBuffer of this realm: x509 checks `instanceof ArrayBuffer`, which a Buffer's
     // pooled backing store can fail where the global differs (a test sandbox, a bundle).
