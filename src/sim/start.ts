@@ -12,6 +12,8 @@ import type { Logger } from '../lib/log';
 import { startControlPlane } from './fronts/http-control-plane';
 import { startDataPlane } from './fronts/http-data-plane';
 import { startEmbeddedBroker } from './fronts/mqtt-embedded';
+import { startObjectFront } from './fronts/s3-objects';
+import type { ObjectFront } from './fronts/s3-objects';
 import type { RunningFront } from './fronts/mqtt-embedded';
 import { joinExternalBroker } from './fronts/mqtt-external';
 import { ensureSimPki } from './registry/pki-store';
@@ -27,6 +29,9 @@ export interface StartJobsServiceOptions {
   mqttPort?: number;
   httpsPort?: number;
   controlPort?: number;
+  /** Serve S3 objects from this directory (`DIR/BUCKET/KEY`); presigned URLs then point at the sim. */
+  objectsDir?: string;
+  objectsPort?: number;
   /** Join this broker (`mqtts://host:port`) instead of embedding one. */
   broker?: string;
   brokerCert?: string;
@@ -53,6 +58,8 @@ export interface Endpoints {
   controlPlane: string;
   caFile: string;
   things: Record<string, CertFiles>;
+  /** With `objectsDir`: the S3-like object front (`https://127.0.0.1:P`) presigned URLs point at. */
+  objects?: string;
 }
 
 export interface JobsServiceHandle {
@@ -62,6 +69,8 @@ export interface JobsServiceHandle {
   pki: SimPki;
   /** Certificates, provisioning templates, the provisioning API. */
   identity: IdentityService;
+  /** With `objectsDir`: the object front (tests cut responses short through it). */
+  objects?: ObjectFront;
   close(): Promise<void>;
 }
 
@@ -116,6 +125,12 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       log,
     });
     fronts.push(control);
+    let objects: ObjectFront | undefined;
+    if (o.objectsDir !== undefined) {
+      objects = await startObjectFront({ dir: o.objectsDir, host, port: o.objectsPort ?? 0, tls, now: () => runtime.clock.now(), log });
+      fronts.push(objects);
+      runtime.service.serveObjectsAt(objects.objects);
+    }
     const endpoints: Endpoints = {
       mqtt: mqttUrl,
       provisioningDelivery: o.broker ? 'by-subscription' : 'requester-only',
@@ -123,6 +138,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       controlPlane: `http://${host}:${control.port}`,
       caFile: pki.caFile,
       things: pki.things,
+      ...(objects ? { objects: objects.objects.origin } : {}),
     };
     const endpointsFile = join(o.stateDir, 'endpoints.json');
     await atomicWriteFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, 0o644);
@@ -133,6 +149,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       runtime,
       pki,
       identity,
+      ...(objects ? { objects } : {}),
       close: async () => {
         if (closed) return;
         closed = true;
