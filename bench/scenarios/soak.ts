@@ -1,9 +1,15 @@
 /**
  * (f) Memory levels off: the release executable runs no-op jobs created in batches (each batch
  * created once the previous one is SUCCEEDED), with its resident memory read idle after 500, 1,500
- * and 2,500 jobs; then the broker is restarted again and again, each time after the agent is back,
- * and memory is read after the reconnects. The agent's reconnect backoff only resets after a
- * connection that lived 30 s, so the reconnects have a time budget; the count done is recorded.
+ * and 2,500 jobs; then the broker is restarted again and again, and memory is read after the
+ * reconnects.
+ *
+ * The agent's reconnect backoff resets only after a connection that lived 30 s (a flapping broker
+ * must not be hammered), so 50 honest reconnects take 50 × 30 s at real speed. The agent therefore
+ * runs under libfaketime at ×10 (its monotonic clock, timers and keep-alives run ten times fast):
+ * each connection is held for 31 s of the agent's time before the broker restarts, and the backoff
+ * starts over as it would on a device. Memory does not depend on the clock's speed. Without
+ * libfaketime the agent runs at real speed and the reconnects stop at the time budget.
  */
 import { join } from 'node:path';
 import { NOOP_DOCUMENT, isConnectedLine, launchAgent } from '../support/agents';
@@ -11,18 +17,36 @@ import type { MemorySample } from '../support/memory';
 import { sampleMemory } from '../support/memory';
 import { SimObserver } from '../support/observe';
 import { withStack } from '../support/stack';
+import { libfaketime } from '../../test/support/device-faults';
 
 export interface SoakRun {
   /** Memory after each checkpoint's job count, read once the agent is idle again. */
   afterJobs: { jobs: number; memory: MemorySample }[];
   reconnects: number;
   afterReconnects: MemorySample;
+  /** How fast the agent's clock ran (1 = real time; 10 under libfaketime). */
+  clockSpeed: number;
 }
 
 const SETTLE_MS = 2_000;
 const BATCH = 100;
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
+/** How fast the agent's clocks run under libfaketime. */
+const CLOCK_SPEED = 10;
+/** One more second than the agent's 30 s that make a connection stable and reset its backoff. */
+const HOLD_AGENT_MS = 31_000;
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const settle = (): Promise<void> => wait(SETTLE_MS);
+
+/** libfaketime's environment for a ×CLOCK_SPEED clock, or undefined (real speed) where it is not installed. */
+function fastClock(): { env: NodeJS.ProcessEnv; speed: number } | undefined {
+  try {
+    return { env: { LD_PRELOAD: libfaketime(), FAKETIME: `+0 x${CLOCK_SPEED}` }, speed: CLOCK_SPEED };
+  } catch {
+    return undefined;
+  }
+}
 
 export async function soakRun(checkpoints: number[], reconnects: number, reconnectBudgetMs: number): Promise<SoakRun> {
   const thing = 'soak-release';
@@ -38,7 +62,9 @@ export async function soakRun(checkpoints: number[], reconnects: number, reconne
     });
     const reached = (n: number): Promise<void> =>
       succeeded >= n ? Promise.resolve() : new Promise<void>((resolve) => (waiter = { n, resolve }));
-    const agent = await launchAgent({ stack, thing, kind: 'release', dir: join(stack.dir, 'agent-soak') });
+    const clock = fastClock();
+    const speed = clock?.speed ?? 1;
+    const agent = await launchAgent({ stack, thing, kind: 'release', dir: join(stack.dir, 'agent-soak'), ...(clock ? { env: clock.env } : {}) });
     try {
       await agent.waitForLog(isConnectedLine('release'));
       const afterJobs: SoakRun['afterJobs'] = [];
@@ -59,13 +85,15 @@ export async function soakRun(checkpoints: number[], reconnects: number, reconne
       const until = Date.now() + reconnectBudgetMs;
       let done = 0;
       while (done < reconnects && Date.now() < until) {
+        // A bench, not a test: holding the connection for a stable period is the point, so a timer is right here.
+        await wait(HOLD_AGENT_MS / speed);
         const back = agent.waitForLog(isConnectedLine('release'), Math.max(1_000, until - Date.now() + 60_000));
         await stack.broker.restart();
         await back;
         done++;
       }
       await settle();
-      return { afterJobs, reconnects: done, afterReconnects: sampleMemory(agent.pid) };
+      return { afterJobs, reconnects: done, afterReconnects: sampleMemory(agent.pid), clockSpeed: speed };
     } finally {
       await agent.stop();
       obs.close();

@@ -44,6 +44,8 @@ export interface LaunchOptions {
   notifySocket?: string;
   /** RELEASE: another standalone executable than release/'s (a side-by-side comparison of builds). */
   executable?: string;
+  /** Extra environment for the agent process (the soak runs it under libfaketime). */
+  env?: NodeJS.ProcessEnv;
 }
 
 async function writeOurConfig(o: LaunchOptions): Promise<string> {
@@ -75,7 +77,7 @@ async function writeOurConfig(o: LaunchOptions): Promise<string> {
 
 export async function launchAgent(o: LaunchOptions): Promise<Proc> {
   await mkdir(o.dir, { recursive: true });
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...o.env };
   if (isOurs(o.kind)) {
     const configFile = await writeOurConfig(o);
     if (o.notifySocket) env['NOTIFY_SOCKET'] = o.notifySocket;

@@ -44,7 +44,7 @@ export function planFrom(env: NodeJS.ProcessEnv): Plan {
     },
     idle: { copies: 3, windowMs: 60_000 },
     startup: { runs: 5 },
-    soak: { checkpoints: [500, 1_500, 2_500], reconnects: 50, reconnectBudgetMs: 150_000 },
+    soak: { checkpoints: [500, 1_500, 2_500], reconnects: 50, reconnectBudgetMs: 300_000 },
     simScale: { things: 10_000, changes: 200, runs: 1 },
   };
 }

@@ -3,27 +3,21 @@
  * why a connection failed, a refused certificate is retried every second for ever, and awaited
  * publishes can hang while offline (MQTT.js #1987). So each attempt is one fresh MqttClient with
  * `reconnectPeriod: 0`, reconnects use our capped exponential backoff with full jitter, and every
- * operation is bounded.
+ * operation is bounded. One attempt (TLS, proxy tunnel, CONNACK) is src/transport/mqtt-attempt.ts;
+ * this class owns what follows: operations, why a connection was lost, reconnects.
  *
  * Subscriptions: the transport remembers every filter subscribed successfully (minus those
  * unsubscribed) and re-subscribes them after a reconnect BEFORE it emits 'connect', so a listener
  * that publishes requests on 'connect' already receives their responses.
  */
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import type { IClientOptions } from 'mqtt';
-// The client class alone: mqtt's index also loads its URL connectors (WebSocket, SOCKS, ...), which
-// this transport never uses (it builds its own TLS stream).
-import MqttClient from 'mqtt/lib/client';
+import type MqttClient from 'mqtt/lib/client';
 import { Backoff, sleep, withTimeout } from '../lib/backoff';
 import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
-import { ProxyError } from '../net';
 import { CloseClassifier, denialOf, RC_NOT_AUTHORIZED, type PendingOperation } from './close-reason';
-import { classifyConnectFailure, lostConnectionError, proxyTransportError, TransportError, type AttemptFailure } from './errors';
+import { lostConnectionError, TransportError } from './errors';
+import { endClient, MqttAttempts, type Live } from './mqtt-attempt';
 import type { IncomingMessage, QoS, Transport, TransportOptions } from './types';
 import { TakeOverWatch } from './takeover';
 
@@ -34,8 +28,6 @@ const DEFAULT_RECONNECT = { baseMs: 1_000, maxMs: 60_000 };
 const STABLE_CONNECTION_MS = 30_000;
 /** AWS IoT accepts at most 8 filters per SUBSCRIBE. */
 const FILTERS_PER_SUBSCRIBE = 8;
-const GRACEFUL_END_MS = 1_000;
-export const AWS_ALPN = 'x-amzn-mqtt-ca';
 
 /** Publish topics must be concrete: a wildcard or NUL would be a protocol error at the broker. */
 function invalidPublishTopic(topic: string): string | undefined {
@@ -68,21 +60,11 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-interface Live {
-  client: MqttClient;
-  socket?: TLSSocket;
-}
-
-/** Where this attempt's TLS runs: a proxy's tunnel (already open), or a direct TCP connection. */
-type Path = { tunnel: Duplex } | { direct: true };
-
 export class MqttTransport extends EventEmitter implements Transport {
   private live: Live | undefined;
   private isConnected = false;
   private closed = false;
   private connecting: Promise<void> | undefined;
-  /** Fails the connection attempt in progress (close() must not wait for a connect timeout). */
-  private abortAttempt: (() => void) | undefined;
   private readonly subscriptions = new Map<string, QoS>();
   /** Rejecters of in-flight operations, failed at once when the connection drops. */
   private readonly inflight = new Set<(err: Error) => void>();
@@ -96,12 +78,14 @@ export class MqttTransport extends EventEmitter implements Transport {
   private readonly pending = new Set<PendingOperation>();
   private readonly closes = new CloseClassifier();
   private readonly takeOver: TakeOverWatch;
+  private readonly attempts: MqttAttempts;
 
   constructor(private readonly opts: TransportOptions) {
     super();
     this.operationTimeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.backoff = new Backoff(opts.reconnect ?? DEFAULT_RECONNECT);
+    this.attempts = new MqttAttempts(opts, this.connectTimeoutMs, this.stopReconnect.signal);
     this.takeOver = new TakeOverWatch(opts.takeoverBackoffMs, () => {
       this.closes.settled();
       this.emit('settled');
@@ -174,13 +158,12 @@ export class MqttTransport extends EventEmitter implements Transport {
     this.closed = true;
     this.stopReconnect.abort();
     this.takeOver.stop();
-    this.abortAttempt?.();
     this.failInflight(new TransportError('closed'));
     const wasConnected = this.isConnected;
     this.isConnected = false;
     const live = this.live;
     this.live = undefined;
-    if (live) await this.endClient(live, !wasConnected);
+    if (live) await endClient(live, !wasConnected);
     await this.reconnectLoop;
     await this.connecting?.catch(() => undefined);
     if (wasConnected) this.emit('disconnect', undefined);
@@ -232,144 +215,11 @@ export class MqttTransport extends EventEmitter implements Transport {
     this.inflight.clear();
   }
 
-  private async secureContext(): Promise<SecureContext> {
-    const { certificateFile, privateKeyFile, rootCaFile } = this.opts.tls;
-    if (privateKeyFile === undefined) {
-      throw new TransportError('credentials', 'tls.privateKeyFile is required by the mqtt.js transport');
-    }
-    const read = async (what: string, path: string): Promise<Buffer> => {
-      try {
-        return await readFile(path);
-      } catch (err) {
-        throw new TransportError('credentials', `cannot read ${what} ${path}: ${errorMessage(err)}`, { cause: err });
-      }
-    };
-    // Read at every attempt so a rotated certificate is picked up on the next reconnect.
-    const [cert, key, ca] = await Promise.all([
-      read('tls.certificateFile', certificateFile),
-      read('tls.privateKeyFile', privateKeyFile),
-      read('tls.rootCaFile', rootCaFile),
-    ]);
-    try {
-      return createSecureContext({ cert, key, ca, minVersion: 'TLSv1.2' });
-    } catch (err) {
-      throw new TransportError('credentials', `${certificateFile} / ${privateKeyFile}: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    }
-  }
-
-  private clientOptions(): IClientOptions {
-    return {
-      protocolVersion: this.opts.protocolVersion,
-      clientId: this.opts.clientId,
-      keepalive: this.opts.keepAliveSeconds,
-      clean: this.opts.cleanSession ?? true,
-      reconnectPeriod: 0,
-      // Ours fires first and classifies the failure; theirs is only a backstop.
-      connectTimeout: this.connectTimeoutMs * 2,
-      resubscribe: false,
-      manualConnect: true,
-      queueQoSZero: false,
-      // mqtt-packet's number cache: 65,536 two-byte Buffers (≈ 7 MB of heap) to save an allocation
-      // per packet id, a trade that buys nothing at the ~100 publishes a second AWS IoT allows.
-      writeCache: false,
-    };
-  }
-
-  /** One connection attempt; resolves with CONNACK's sessionPresent and leaves `this.live` set. */
-  private async attempt(): Promise<boolean> {
-    const secureContext = await this.secureContext();
-    if (this.closed) throw new TransportError('closed', 'closed while connecting');
-    const path = await this.openPath();
-    if (this.closed) {
-      if ('tunnel' in path) path.tunnel.destroy();
-      throw new TransportError('closed', 'closed while connecting');
-    }
-    const failure: AttemptFailure = { secure: false, host: this.opts.host, port: this.opts.port };
-    return this.awaitConnack(this.createClient(secureContext, failure, path), failure);
-  }
-
-  /**
-   * With a proxy for the endpoint, the tunnel is opened first (the proxy resolves the endpoint's
-   * name); its failures are the proxy's, never a reason to try a direct connection.
-   */
-  private async openPath(): Promise<Path> {
-    const proxy = this.opts.network?.route(this.opts.host);
-    if (proxy === undefined || this.opts.network === undefined) return { direct: true };
-    try {
-      const tunnel = await this.opts.network.connect(this.opts.host, this.opts.port, { signal: this.stopReconnect.signal, timeoutMs: this.connectTimeoutMs });
-      return { tunnel };
-    } catch (err) {
-      if (err instanceof ProxyError) throw proxyTransportError(err);
-      throw new TransportError('proxy-unreachable', errorMessage(err), { cause: err });
-    }
-  }
-
-  /** A client whose stream is our own TLS socket, so TLS failures are observed first-hand. */
-  private createClient(secureContext: SecureContext, failure: AttemptFailure, path: Path): Live {
-    const { host, port } = this.opts;
-    const live: Partial<Live> = {};
-    live.client = new MqttClient(() => {
-      const socket = tlsConnect({
-        host,
-        port,
-        // Through a proxy, TLS runs inside the tunnel; `host` still names the peer to verify.
-        ...('tunnel' in path ? { socket: path.tunnel } : {}),
-        secureContext,
-        // RFC 6066 forbids an IP address as SNI; verification still checks the IP SAN.
-        ...(isIP(host) === 0 ? { servername: host } : {}),
-        rejectUnauthorized: true,
-        ...(this.opts.alpn ? { ALPNProtocols: [AWS_ALPN] } : {}),
-      });
-      // Jobs requests are small and latency-bound: do not let Nagle hold them back.
-      socket.setNoDelay(true);
-      socket.once('secureConnect', () => (failure.secure = true));
-      socket.on('error', (err) => (failure.socketError ??= err));
-      live.socket = socket;
-      return socket;
-    }, this.clientOptions());
-    // Always have an 'error' listener: an unhandled one would crash the process.
-    live.client.on('error', () => undefined);
-    return live as Live;
-  }
-
-  private awaitConnack(live: Live, failure: AttemptFailure): Promise<boolean> {
-    const { client } = live;
-    return new Promise<boolean>((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        client.off('close', onClose);
-        client.off('connect', onConnect);
-        client.off('error', onError);
-        this.abortAttempt = undefined;
-      };
-      const fail = (err: TransportError): void => {
-        settle();
-        void this.endClient(live, true);
-        reject(err);
-      };
-      const ms = this.connectTimeoutMs;
-      const timer = setTimeout(() => {
-        fail(new TransportError('timeout', `no CONNACK from ${failure.host}:${failure.port} within ${ms} ms`));
-      }, ms);
-      const onError = (err: Error & { code?: string | number }): void => {
-        failure.clientError ??= err;
-      };
-      // mqtt.js emits 'error' only for some failures but always 'close': decide on 'close'.
-      const onClose = (): void => fail(classifyConnectFailure(failure));
-      const onConnect = (connack: { sessionPresent?: boolean }): void => {
-        if (this.closed) return fail(new TransportError('closed', 'closed while connecting'));
-        settle();
-        this.live = live;
-        this.watch(live);
-        resolve(connack.sessionPresent === true);
-      };
-      client.on('error', onError);
-      client.once('close', onClose);
-      client.once('connect', onConnect);
-      this.abortAttempt = () => fail(new TransportError('closed', 'closed while connecting'));
-      client.connect();
+  /** One attempt (src/transport/mqtt-attempt.ts); on CONNACK the connection becomes `this.live`. */
+  private attempt(): Promise<boolean> {
+    return this.attempts.attempt((live) => {
+      this.live = live;
+      this.watch(live);
     });
   }
 
@@ -438,7 +288,7 @@ export class MqttTransport extends EventEmitter implements Transport {
     if (verdict.kind === 'taken-over' && firstDelay !== undefined) verdict.takeOver.retryInMs = firstDelay;
     const err = lostConnectionError(verdict, cause, this.opts.clientId);
     this.failInflight(err);
-    void this.endClient(live, true);
+    void endClient(live, true);
     if (closedAt - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
     if (err.denial) this.emit('denied', err.denial);
     this.emit('disconnect', err);
@@ -468,16 +318,5 @@ export class MqttTransport extends EventEmitter implements Transport {
         this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));
       }
     }
-  }
-
-  /** End a client; graceful (DISCONNECT) when possible, bounded; resolves once the socket is gone. */
-  private async endClient(live: Live, force: boolean): Promise<void> {
-    const { client, socket } = live;
-    const ended = new Promise<void>((resolve) => client.end(force, {}, () => resolve()));
-    await withTimeout(ended, GRACEFUL_END_MS, () => new Error('end timed out')).catch(() => undefined);
-    if (!socket || socket.closed) return;
-    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.destroy();
-    await gone;
   }
 }
