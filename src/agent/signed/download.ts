@@ -41,6 +41,13 @@ export interface DownloadOptions {
 
 type Created = (err: Error | null, stream: Duplex) => void;
 
+/** An error's message and code (`unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`). */
+function describe(err: unknown): string {
+  const e = err as { message?: unknown; code?: unknown } | null;
+  const msg = typeof e?.message === 'string' ? e.message : errorMessage(err);
+  return typeof e?.code === 'string' && !msg.includes(e.code) ? `${msg} (${e.code})` : msg;
+}
+
 function get(url: URL, o: DownloadOptions): Promise<IncomingMessage> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || 443);
@@ -70,7 +77,7 @@ async function respond(url: URL, o: DownloadOptions, redirects = 0): Promise<Inc
   try {
     res = await get(url, o);
   } catch (err) {
-    throw err instanceof DownloadFailed ? err : new DownloadFailed(`${url.host}: ${errorMessage(err)}`, err);
+    throw err instanceof DownloadFailed ? err : new DownloadFailed(`${url.host}: ${describe(err)}`, err);
   }
   const status = res.statusCode ?? 0;
   if (status >= 300 && status < 400 && res.headers.location !== undefined && redirects < o.maxRedirects) {
@@ -107,7 +114,7 @@ export async function downloadArtifact(url: string, file: string, name: string, 
       }
     } catch (err) {
       if (err instanceof TrustError) throw err;
-      throw new DownloadFailed(`artifact ${JSON.stringify(name)}: the download broke off after ${digest.bytes} of ${expected.size} bytes (${errorMessage(err)})`, err);
+      throw new DownloadFailed(`artifact ${JSON.stringify(name)}: the download broke off after ${digest.bytes} of ${expected.size} bytes (${describe(err)})`, err);
     }
     if (!res.complete) throw new DownloadFailed(`artifact ${JSON.stringify(name)}: the connection closed after ${digest.bytes} of ${expected.size} bytes`);
     digest.finish();
