@@ -21,6 +21,9 @@ Options:
                          AWS IoT Device Client (ALPN x-amzn-mqtt-ca; needs root or CAP_NET_BIND_SERVICE)
   --https-port N         data plane port (default 0)
   --control-port N       control plane port (default 0)
+  --objects-dir DIR      serve S3 objects from DIR/BUCKET/KEY over HTTPS (sim CA); presigned-URL
+                         placeholders then point there (endpoints.json "objects")
+  --objects-port N       that front's port (default 0)
   --broker URL           join this broker (mqtts://HOST:PORT) instead of embedding one
   --broker-cert F        certificate the service joins the broker with (default: a jobs-service cert from the sim CA)
   --broker-key F         its private key
@@ -64,6 +67,8 @@ export const simCommand: Subcommand = {
       'mqtt-port': { type: 'string' },
       'https-port': { type: 'string' },
       'control-port': { type: 'string' },
+      'objects-dir': { type: 'string' },
+      'objects-port': { type: 'string' },
       broker: { type: 'string' },
       'broker-cert': { type: 'string' },
       'broker-key': { type: 'string' },
@@ -100,6 +105,8 @@ export const simCommand: Subcommand = {
       mqttPort: intFlag('mqtt-port', f['mqtt-port']),
       httpsPort: intFlag('https-port', f['https-port']),
       controlPort: intFlag('control-port', f['control-port']),
+      objectsDir: abs(f['objects-dir']),
+      objectsPort: intFlag('objects-port', f['objects-port']),
       broker: f.broker,
       brokerCert: abs(f['broker-cert']),
       brokerKey: abs(f['broker-key']),

@@ -12,6 +12,8 @@ import type { Logger } from '../lib/log';
 import { startControlPlane } from './fronts/http-control-plane';
 import { startDataPlane } from './fronts/http-data-plane';
 import { startEmbeddedBroker } from './fronts/mqtt-embedded';
+import { startObjectFront } from './fronts/s3-objects';
+import type { ObjectFront } from './fronts/s3-objects';
 import type { RunningFront } from './fronts/mqtt-embedded';
 import { joinExternalBroker } from './fronts/mqtt-external';
 import { CrlKeeper } from './fronts/broker-crl';
@@ -29,6 +31,9 @@ export interface StartJobsServiceOptions {
   mqttPort?: number;
   httpsPort?: number;
   controlPort?: number;
+  /** Serve S3 objects from this directory (`DIR/BUCKET/KEY`); presigned URLs then point at the sim. */
+  objectsDir?: string;
+  objectsPort?: number;
   /** Join this broker (`mqtts://host:port`) instead of embedding one. */
   broker?: string;
   brokerCert?: string;
@@ -63,6 +68,8 @@ export interface Endpoints {
   /** CRL (PEM) listing every certificate of the CA that may not connect; an external broker's `crlfile`. */
   crlFile: string;
   things: Record<string, CertFiles>;
+  /** With `objectsDir`: the S3-like object front (`https://127.0.0.1:P`) presigned URLs point at. */
+  objects?: string;
 }
 
 export interface JobsServiceHandle {
@@ -72,6 +79,8 @@ export interface JobsServiceHandle {
   pki: SimPki;
   /** Certificates, provisioning templates, the provisioning API. */
   identity: IdentityService;
+  /** With `objectsDir`: the object front (tests cut responses short through it). */
+  objects?: ObjectFront;
   close(): Promise<void>;
 }
 
@@ -132,6 +141,12 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
     });
     fronts.push(control);
     await crl.start();
+    let objects: ObjectFront | undefined;
+    if (o.objectsDir !== undefined) {
+      objects = await startObjectFront({ dir: o.objectsDir, host, port: o.objectsPort ?? 0, tls, now: () => runtime.clock.now(), log });
+      fronts.push(objects);
+      runtime.service.serveObjectsAt(objects.objects);
+    }
     const endpoints: Endpoints = {
       mqtt: mqttUrl,
       provisioningDelivery: o.broker ? 'by-subscription' : 'requester-only',
@@ -140,6 +155,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       caFile: pki.caFile,
       crlFile,
       things: pki.things,
+      ...(objects ? { objects: objects.objects.origin } : {}),
     };
     const endpointsFile = join(o.stateDir, 'endpoints.json');
     await atomicWriteFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, 0o644);
@@ -150,6 +166,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       runtime,
       pki,
       identity,
+      ...(objects ? { objects } : {}),
       close: async () => {
         if (closed) return;
         closed = true;
