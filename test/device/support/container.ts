@@ -32,6 +32,12 @@ export interface BootOptions {
   nspawnArgs?: string[];
   /** How long boot may take before we give up (default 60 s: the machine is shared). */
   bootTimeoutMs?: number;
+  /**
+   * Builds the image before its first boot, given the container's `/` as the host sees it (e.g. a
+   * package installed and files dropped in, as an image builder would): what the device finds on
+   * the first power-on.
+   */
+  prepare?: (root: string) => Promise<void>;
 }
 
 export interface ExecResult {
@@ -111,6 +117,15 @@ export class Container {
     const root = join(dir, 'root');
     for (const d of ['upper', 'work', 'root']) await mkdir(join(dir, d));
     await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, root]);
+    if (o.prepare) {
+      try {
+        await o.prepare(root);
+      } catch (err) {
+        await run('umount', [root]).catch(() => run('umount', ['-l', root]));
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
     const binds = (o.binds ?? []).map((b) => `--bind${b.readOnly ? '-ro' : ''}=${b.host}:${b.container ?? b.host}`);
     const args = ['--register=no', '--keep-unit', '--quiet', '-D', root, `--machine=device-${dir.slice(-6).toLowerCase()}`, ...binds, ...(o.nspawnArgs ?? []), '-b', '--console=pipe'];
     const nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH } });
@@ -181,14 +196,15 @@ export class Container {
     }
   }
 
-  /** The unit's journal, messages only (`-o cat`). */
-  async journal(unit: string): Promise<string> {
-    return (await this.exec(['journalctl', '--no-pager', '-o', 'cat', '-u', unit], { allowFail: true })).stdout;
+  /** The unit's journal, messages only (`-o cat`); with `invocation`, only that run of the unit (`InvocationID`). */
+  async journal(unit: string, invocation?: string): Promise<string> {
+    const only = invocation ? [`_SYSTEMD_INVOCATION_ID=${invocation}`] : [];
+    return (await this.exec(['journalctl', '--no-pager', '-o', 'cat', '-u', unit, ...only], { allowFail: true })).stdout;
   }
 
   /** The unit's journal as the agent's JSON log lines (lines that are not JSON are kept as `{msg}`). */
-  async logLines(unit: string): Promise<Record<string, unknown>[]> {
-    return (await this.journal(unit))
+  async logLines(unit: string, invocation?: string): Promise<Record<string, unknown>[]> {
+    return (await this.journal(unit, invocation))
       .split('\n')
       .filter(Boolean)
       .map((l) => {

@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Container } from './container';
 import type { BootOptions, ExecResult } from './container';
+import type { JobsServiceHandle } from '../../../src/sim/start';
 import type { Stack } from '../../support/stack';
 
 const execFileP = promisify(execFile);
@@ -59,14 +60,17 @@ export function deviceConfig(stack: Stack, thing: string, o: ConfigOverrides = {
   };
 }
 
+/** What a device talks to: the test stack (mosquitto + the sim, with a test PKI), or the sim alone on its embedded broker. */
+export type Service = Stack | { sim: JobsServiceHandle };
+
 export class Device {
   private constructor(
     readonly c: Container,
-    readonly stack: Stack,
+    readonly stack: Service,
     readonly thing: string,
   ) {}
 
-  static async boot(stack: Stack, thing: string, o: BootOptions = {}): Promise<Device> {
+  static async boot(stack: Service, thing: string, o: BootOptions = {}): Promise<Device> {
     const d = new Device(await Container.boot(o), stack, thing);
     await mkdir(d.c.path(GATES), { recursive: true, mode: 0o755 });
     return d;
@@ -86,17 +90,19 @@ export class Device {
 
   /** Certificates and agent.json in place, with the modes check-config insists on. */
   async configure(o: ConfigOverrides = {}): Promise<void> {
-    const files = this.stack.pki.things[this.thing];
+    if (!('pki' in this.stack)) throw new Error('configure() needs the test stack and its PKI; this device talks to the sim alone');
+    const stack = this.stack;
+    const files = stack.pki.things[this.thing];
     if (!files) throw new Error(`no certificate for ${this.thing}`);
     const certs = this.c.path('/etc/iot-jobs-agent/certs');
     await mkdir(certs, { recursive: true, mode: 0o700 });
     await chmod(this.c.path('/etc/iot-jobs-agent'), 0o750);
     await chmod(certs, 0o700);
     await copyFile(files.certificateFile, join(certs, 'device.pem.crt'));
-    await copyFile(this.stack.pki.caFile, join(certs, 'root-ca.pem'));
+    await copyFile(stack.pki.caFile, join(certs, 'root-ca.pem'));
     await copyFile(files.privateKeyFile, join(certs, 'private.pem.key'));
     await chmod(join(certs, 'private.pem.key'), 0o600);
-    await this.writeConfig(deviceConfig(this.stack, this.thing, o));
+    await this.writeConfig(deviceConfig(stack, this.thing, o));
   }
 
   async writeConfig(config: unknown): Promise<void> {
@@ -126,9 +132,9 @@ export class Device {
     return this.waitIdle();
   }
 
-  /** The agent's JSON log lines from the journal, in order. */
-  logLines(): Promise<Record<string, unknown>[]> {
-    return this.c.logLines(UNIT);
+  /** The agent's JSON log lines from the journal, in order; with `invocation`, only that run of the unit. */
+  logLines(invocation?: string): Promise<Record<string, unknown>[]> {
+    return this.c.logLines(UNIT, invocation);
   }
 
   waitForLog(pred: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 90_000): Promise<Record<string, unknown>> {
@@ -186,6 +192,18 @@ export class Device {
   async stop(): Promise<void> {
     await this.c.stop();
   }
+}
+
+/**
+ * Installs a .deb into an image that has not booted yet, as an image builder does (`dpkg -i` in a
+ * chroot): the package's maintainer scripts run with no systemd up, so the unit is enabled for the
+ * first boot and not started.
+ */
+export async function installIntoImage(root: string, debFile: string): Promise<void> {
+  const inside = `/var/cache/ija-test/${basename(debFile)}`;
+  await mkdir(dirname(join(root, inside)), { recursive: true });
+  await copyFile(debFile, join(root, inside));
+  await execFileP('chroot', [root, 'dpkg', '-i', inside], { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } });
 }
 
 /** An `exec` job that runs until the test opens its gate (no timing guesses about how long a job takes). */
