@@ -28,6 +28,13 @@ Options:
   --broker-cert F        certificate the service joins the broker with (default: a jobs-service cert from the sim CA)
   --broker-key F         its private key
   --broker-ca F          CA the broker's certificate is checked against (default: the sim CA)
+  --crl-file F           keep the CRL of the CA's certificates that may not connect here (default
+                         DIR/crl.pem); give it to the broker (mosquitto: crlfile on the listener)
+  --broker-pid PID       after each CRL change send SIGHUP to this broker (mosquitto rereads crlfile
+                         only at start and on SIGHUP) and wait until it refuses what the CRL lists
+  --broker-reload CMD    the same with a shell command, e.g. "systemctl reload mosquitto"
+  --broker-takeover      also drop a live connection whose certificate stops being usable, by taking
+                         over its client id (the thing name); a broker keeps open connections on reload
   --ca-cert F --ca-key F issue every certificate from this CA instead of generating one
   --option K=V           a protocol option (repeatable), e.g. throttlingStatus=400, describeTerminal=TerminalStateReached
   --time-scale N         simulated seconds per real second for timers (default 1); the control
@@ -66,6 +73,10 @@ export const simCommand: Subcommand = {
       'broker-cert': { type: 'string' },
       'broker-key': { type: 'string' },
       'broker-ca': { type: 'string' },
+      'crl-file': { type: 'string' },
+      'broker-pid': { type: 'string' },
+      'broker-reload': { type: 'string' },
+      'broker-takeover': { type: 'boolean' },
       'ca-cert': { type: 'string' },
       'ca-key': { type: 'string' },
       option: { type: 'string', multiple: true },
@@ -75,6 +86,10 @@ export const simCommand: Subcommand = {
     if (!f['state-dir']) throw new UsageError('--state-dir is required');
     if (Boolean(f['ca-cert']) !== Boolean(f['ca-key'])) throw new UsageError('--ca-cert and --ca-key go together');
     if (f.broker && !/^mqtts:\/\/[^/]+:\d+\/?$/.test(f.broker)) throw new UsageError(`--broker: expected mqtts://HOST:PORT, got ${JSON.stringify(f.broker)}`);
+    const brokerPid = intFlag('broker-pid', f['broker-pid'], 1, 4_194_304);
+    if ((brokerPid !== undefined || f['broker-reload'] !== undefined || f['broker-takeover'] === true) && !f.broker) {
+      throw new UsageError('--broker-pid, --broker-reload and --broker-takeover need --broker');
+    }
     const things = (f.things ?? 'thing1').split(',').map((s) => s.trim()).filter(Boolean);
     const bad = things.filter((t) => !/^[a-zA-Z0-9:_-]{1,128}$/.test(t));
     if (bad.length) throw new UsageError(`--things: invalid thing name(s): ${bad.join(', ')}`);
@@ -96,6 +111,9 @@ export const simCommand: Subcommand = {
       brokerCert: abs(f['broker-cert']),
       brokerKey: abs(f['broker-key']),
       brokerCa: abs(f['broker-ca']),
+      crlFile: abs(f['crl-file']),
+      ...(brokerPid !== undefined || f['broker-reload'] !== undefined ? { brokerReload: { pid: brokerPid, command: f['broker-reload'] } } : {}),
+      brokerTakeover: f['broker-takeover'] === true,
       caCert: abs(f['ca-cert']),
       caKey: abs(f['ca-key']),
       options,
