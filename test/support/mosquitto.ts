@@ -50,13 +50,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-function configText(dir: string, pki: BrokerPki, port: number, crlFile?: string): string {
+function configText(dir: string, pki: BrokerPki, port: number, crlFile?: string, logTopic?: boolean): string {
   const lines = [
     'per_listener_settings false',
     'persistence false',
     'allow_anonymous false',
     `acl_file ${join(dir, 'mosquitto.acl')}`,
     'log_dest stderr', // stderr is unbuffered; stdout into a pipe is flushed only at exit
+    // The log on $SYS/broker/log/{level} too: the sim makes AWS's lifecycle events from it.
+    ...(logTopic === true ? ['log_dest topic'] : []),
     'log_type error',
     'log_type warning',
     'log_type notice',
@@ -90,6 +92,7 @@ const ACL = [
   'user jobs-service',
   'topic readwrite #',
   'topic readwrite $aws/#',
+  'topic read $SYS/broker/log/#',
   '',
 ].join('\n');
 
@@ -157,15 +160,18 @@ async function stopChild(run: Running): Promise<void> {
 }
 
 /** `acl`: the ACL file's text instead of the default (own topics only), e.g. to deny one topic. */
-/** `crlFile`: a CRL (PEM, from the broker's CA) refusing the certificates it lists. */
-export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?: number; acl?: string; crlFile?: string }): Promise<Mosquitto> {
+/**
+ * `crlFile`: a CRL (PEM, from the broker's CA) refusing the certificates it lists. `logTopic`: also
+ * publish the log on `$SYS/broker/log/{level}` (the default ACL lets jobs-service read it).
+ */
+export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?: number; acl?: string; crlFile?: string; logTopic?: boolean }): Promise<Mosquitto> {
   const confFile = join(opts.dir, 'mosquitto.conf');
   const logFile = join(opts.dir, 'mosquitto.log');
   await writeFile(join(opts.dir, 'mosquitto.acl'), opts.acl ?? ACL);
   let child: Running | undefined;
 
   const launch = async (port: number): Promise<void> => {
-    await writeFile(confFile, configText(opts.dir, opts.pki, port, opts.crlFile));
+    await writeFile(confFile, configText(opts.dir, opts.pki, port, opts.crlFile, opts.logTopic));
     // One log stream per process, closed when it exits: stop() then restart() both work.
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`--- starting mosquitto on 127.0.0.1:${port}\n`);

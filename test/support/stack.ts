@@ -29,7 +29,7 @@ export interface Stack {
  * sends it SIGHUP on every change (and, with `takeover`, drops live connections of such certificates).
  */
 export async function startStack(
-  o: { things?: string[]; sim?: Partial<StartJobsServiceOptions>; acl?: string; crl?: boolean; takeover?: boolean } = {},
+  o: { things?: string[]; sim?: Partial<StartJobsServiceOptions>; acl?: string; crl?: boolean; takeover?: boolean; logTopic?: boolean } = {},
 ): Promise<Stack> {
   const things = o.things ?? ['thing1', 'thing2'];
   const dir = await mkdtemp(join(tmpdir(), 'ija-stack-'));
@@ -38,7 +38,7 @@ export async function startStack(
   const crlFile = join(dir, 'crl.pem');
   // The broker starts first here, so it starts on an empty list from the same CA; the sim rewrites it.
   if (o.crl === true) await writeFile(crlFile, await createCrl({ certPem: await readFile(pki.caFile, 'utf8'), keyPem: pki.caKeyPem }, []));
-  const broker = await startMosquitto({ dir, pki, ...(o.acl !== undefined ? { acl: o.acl } : {}), ...(o.crl === true ? { crlFile } : {}) });
+  const broker = await startMosquitto({ dir, pki, ...(o.acl !== undefined ? { acl: o.acl } : {}), ...(o.crl === true ? { crlFile } : {}), ...(o.logTopic === true ? { logTopic: true } : {}) });
   const crl = o.crl === true ? { crlFile, brokerReload: { pid: broker.pid }, brokerTakeover: o.takeover === true } : {};
   const sim = await startJobsService({
     stateDir: join(dir, 'sim'),

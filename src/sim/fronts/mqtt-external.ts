@@ -9,6 +9,11 @@
  * an answer goes to every client subscribed to its topic (devices sharing a claim certificate that
  * are enrolling at the same moment see each other's answers), and the sim cannot tell which
  * certificate a request came on. `endpoints.json` says so (`provisioningDelivery`).
+ *
+ * Lifecycle events: the sim reads mosquitto's own log from `$SYS/broker/log/N` and `…/E` (the broker
+ * needs `log_dest topic`, `log_type notice`, `log_type error`, `connection_messages true`, and an ACL
+ * letting the sim read `$SYS/broker/log/#`) and publishes AWS's `$aws/events/presence/…` events
+ * from it (presence-log.ts). Without that configuration there are none.
  */
 import { readFile } from 'node:fs/promises';
 import { connect } from 'mqtt';
@@ -21,6 +26,7 @@ import type { Publication } from '../types';
 import type { IdentityService } from '../identity';
 import { parseProvisioningTopic } from '../registry/prov-topics';
 import { encodePublication } from './payload';
+import { BrokerLogLifecycle, MOSQUITTO_LOG_TOPICS } from './presence-log';
 
 export interface ExternalBrokerOptions {
   runtime: SimRuntime;
@@ -44,13 +50,14 @@ function isRequest(topic: string): boolean {
 }
 
 function subscriptions(o: ExternalBrokerOptions): string[] {
-  return o.identity === undefined ? [REQUESTS] : [REQUESTS, ...PROVISIONING];
+  return [REQUESTS, ...(o.identity === undefined ? [] : PROVISIONING), ...MOSQUITTO_LOG_TOPICS];
 }
 
 export async function joinExternalBroker(o: ExternalBrokerOptions): Promise<RunningFront & { client: MqttClient }> {
   const service = o.runtime.service;
+  const clientId = o.clientId ?? `jobs-service-${process.pid}`;
   const client = connect(o.url, {
-    clientId: o.clientId ?? `jobs-service-${process.pid}`,
+    clientId,
     cert: await readFile(o.certificateFile),
     key: await readFile(o.privateKeyFile),
     ca: await readFile(o.caFile),
@@ -68,7 +75,13 @@ export async function joinExternalBroker(o: ExternalBrokerOptions): Promise<Runn
     });
   });
   client.on('error', (err) => o.log.warn({ err: err.message }, 'jobs service broker connection error'));
+  const lifecycle = new BrokerLogLifecycle({
+    publish: (topic, event) => client.publish(topic, JSON.stringify(event), { qos: 1, retain: false }, () => undefined),
+    now: () => o.runtime.now(),
+    ignore: (id) => id === clientId,
+  });
   client.on('message', (topic, payload) => {
+    if (topic.startsWith('$SYS/broker/log/')) return lifecycle.onLogLine(payload.toString('utf8'));
     if (o.identity !== undefined && parseProvisioningTopic(topic) !== null) {
       // No client id or certificate reaches us through a stock broker: answers go by subscription.
       void o.identity.handleMqtt({ clientId: '' }, topic, payload);

@@ -18,6 +18,7 @@ export type DisconnectReason =
   | 'MQTT_KEEP_ALIVE_TIMEOUT'
   | 'AUTH_ERROR'
   | 'SERVER_INITIATED_DISCONNECT'
+  | 'CLIENT_ERROR'
   | 'CONNECTION_LOST';
 
 /** The part of an aedes client this module reads. */
