@@ -28,6 +28,7 @@ import type { CertificateWindow } from './clock-trouble';
 import { identityControl } from './identity';
 import { mapRegistry } from './registry';
 import type { HandlerRegistry } from './registry';
+import { ArtifactStager } from './signed/artifacts';
 import { TrustGate } from './signed/gate';
 import { Ledger } from './signed/ledger';
 import { TrustHolder } from './signed/trust-holder';
@@ -129,7 +130,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   const exec = createProcessRunner({ allowShell: config.handlers.allowShell, log: handlerLogger(log.child({ component: 'process' })) });
   const certificate = certificateWindow(config.tls.certificateFile);
   const identityFor = config.provisioning ? identityControl({ config, transport, jobs: mqttJobs, log, env: o.env ?? process.env }) : undefined;
-  const gate = config.trust ? await createGate(config, config.trust, log) : undefined;
+  const gate = config.trust ? await createGate(config, config.trust, log, network) : undefined;
   return new Agent({
     config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network,
     ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(identityFor ? { identityFor } : {}), ...(gate ? { gate } : {}),
@@ -137,10 +138,11 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
 }
 
 /** The signed-document checks (docs/SIGNING.md): the accepted trust store and the ledger live in `{stateDirectory}/trust`. */
-async function createGate(config: AgentConfig, t: TrustConfig, log: Logger): Promise<TrustGate> {
+async function createGate(config: AgentConfig, t: TrustConfig, log: Logger, network: Dialer): Promise<TrustGate> {
   const dir = join(config.stateDirectory, 'trust');
   const trust = await TrustHolder.open(t.storeFile, dir, log);
   const ledger = await Ledger.open(dir);
+  const artifacts = await ArtifactStager.open({ root: join(config.stateDirectory, 'artifacts'), network, caFile: config.tls.rootCaFile, log: log.child({ component: 'artifacts' }) });
   log.info({ mode: t.mode, trustVersion: trust.current.version, labels: t.labels, allowUnsigned: t.allowUnsigned.map((a) => a.handler) }, 'signed job documents required');
-  return new TrustGate({ thingName: config.thingName, labels: t.labels, mode: t.mode, allowUnsigned: t.allowUnsigned, buildTime: buildTime(), trust, ledger, log: log.child({ component: 'trust' }) });
+  return new TrustGate({ thingName: config.thingName, labels: t.labels, mode: t.mode, allowUnsigned: t.allowUnsigned, buildTime: buildTime(), trust, ledger, artifacts, log: log.child({ component: 'trust' }) });
 }

@@ -100,6 +100,8 @@ export class Execution {
   /** The check stage's statusDetails (`ija:*`), reported with the outcome. */
   private gateDetails: Details = {};
   private accepted: Accepted | undefined;
+  /** Removes what the check stage downloaded for this execution (its verified artifacts). */
+  private cleanup: (() => Promise<void>) | undefined;
 
   constructor(readonly c: Candidate, private readonly env: ExecutionEnv) {
     this.log = env.log.child({ jobId: c.jobId, executionNumber: c.executionNumber, ...(c.namespace ? { namespace: c.namespace } : {}) });
@@ -153,6 +155,14 @@ export class Execution {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.runChecked();
+    } finally {
+      await this.cleanup?.();
+    }
+  }
+
+  private async runChecked(): Promise<void> {
     // The old execution's reported entry would stand in for this one's (same ref): it goes first.
     if (this.c.supersedes) await this.env.store.forget(this.ref());
     const described = await this.describe();
@@ -312,7 +322,7 @@ export class Execution {
       const r = this.env.registry.resolve(d);
       return r.ok ? r.handler.name : undefined;
     };
-    const g = await gate.check({ document: doc, namespace: this.c.namespace, jobId: this.c.jobId, executionNumber: this.c.executionNumber, responseTimestamp: timestamp, handlerOf });
+    const g = await gate.check({ document: doc, namespace: this.c.namespace, jobId: this.c.jobId, executionNumber: this.c.executionNumber, responseTimestamp: timestamp, handlerOf, signal: this.controller.signal });
     this.gateDetails = g.details;
     if (!g.run) {
       this.startedDurably = true;
@@ -323,6 +333,7 @@ export class Execution {
       return undefined;
     }
     this.accepted = g.accepted;
+    this.cleanup = g.cleanup;
     return g.handler ? { ok: true, handler: g.handler, document: g.document } : this.env.registry.resolve(g.document);
   }
 

@@ -21,10 +21,20 @@ Options:
                          AWS IoT Device Client (ALPN x-amzn-mqtt-ca; needs root or CAP_NET_BIND_SERVICE)
   --https-port N         data plane port (default 0)
   --control-port N       control plane port (default 0)
+  --objects-dir DIR      serve S3 objects from DIR/BUCKET/KEY over HTTPS (sim CA); presigned-URL
+                         placeholders then point there (endpoints.json "objects")
+  --objects-port N       that front's port (default 0)
   --broker URL           join this broker (mqtts://HOST:PORT) instead of embedding one
   --broker-cert F        certificate the service joins the broker with (default: a jobs-service cert from the sim CA)
   --broker-key F         its private key
   --broker-ca F          CA the broker's certificate is checked against (default: the sim CA)
+  --crl-file F           keep the CRL of the CA's certificates that may not connect here (default
+                         DIR/crl.pem); give it to the broker (mosquitto: crlfile on the listener)
+  --broker-pid PID       after each CRL change send SIGHUP to this broker (mosquitto rereads crlfile
+                         only at start and on SIGHUP) and wait until it refuses what the CRL lists
+  --broker-reload CMD    the same with a shell command, e.g. "systemctl reload mosquitto"
+  --broker-takeover      also drop a live connection whose certificate stops being usable, by taking
+                         over its client id (the thing name); a broker keeps open connections on reload
   --ca-cert F --ca-key F issue every certificate from this CA instead of generating one
   --option K=V           a protocol option (repeatable), e.g. throttlingStatus=400, describeTerminal=TerminalStateReached
   --time-scale N         simulated seconds per real second for timers (default 1); the control
@@ -57,10 +67,16 @@ export const simCommand: Subcommand = {
       'mqtt-port': { type: 'string' },
       'https-port': { type: 'string' },
       'control-port': { type: 'string' },
+      'objects-dir': { type: 'string' },
+      'objects-port': { type: 'string' },
       broker: { type: 'string' },
       'broker-cert': { type: 'string' },
       'broker-key': { type: 'string' },
       'broker-ca': { type: 'string' },
+      'crl-file': { type: 'string' },
+      'broker-pid': { type: 'string' },
+      'broker-reload': { type: 'string' },
+      'broker-takeover': { type: 'boolean' },
       'ca-cert': { type: 'string' },
       'ca-key': { type: 'string' },
       option: { type: 'string', multiple: true },
@@ -70,6 +86,10 @@ export const simCommand: Subcommand = {
     if (!f['state-dir']) throw new UsageError('--state-dir is required');
     if (Boolean(f['ca-cert']) !== Boolean(f['ca-key'])) throw new UsageError('--ca-cert and --ca-key go together');
     if (f.broker && !/^mqtts:\/\/[^/]+:\d+\/?$/.test(f.broker)) throw new UsageError(`--broker: expected mqtts://HOST:PORT, got ${JSON.stringify(f.broker)}`);
+    const brokerPid = intFlag('broker-pid', f['broker-pid'], 1, 4_194_304);
+    if ((brokerPid !== undefined || f['broker-reload'] !== undefined || f['broker-takeover'] === true) && !f.broker) {
+      throw new UsageError('--broker-pid, --broker-reload and --broker-takeover need --broker');
+    }
     const things = (f.things ?? 'thing1').split(',').map((s) => s.trim()).filter(Boolean);
     const bad = things.filter((t) => !/^[a-zA-Z0-9:_-]{1,128}$/.test(t));
     if (bad.length) throw new UsageError(`--things: invalid thing name(s): ${bad.join(', ')}`);
@@ -85,10 +105,15 @@ export const simCommand: Subcommand = {
       mqttPort: intFlag('mqtt-port', f['mqtt-port']),
       httpsPort: intFlag('https-port', f['https-port']),
       controlPort: intFlag('control-port', f['control-port']),
+      objectsDir: abs(f['objects-dir']),
+      objectsPort: intFlag('objects-port', f['objects-port']),
       broker: f.broker,
       brokerCert: abs(f['broker-cert']),
       brokerKey: abs(f['broker-key']),
       brokerCa: abs(f['broker-ca']),
+      crlFile: abs(f['crl-file']),
+      ...(brokerPid !== undefined || f['broker-reload'] !== undefined ? { brokerReload: { pid: brokerPid, command: f['broker-reload'] } } : {}),
+      brokerTakeover: f['broker-takeover'] === true,
       caCert: abs(f['ca-cert']),
       caKey: abs(f['ca-key']),
       options,

@@ -157,6 +157,35 @@ export async function issueCertFromCsr(
   return { certPem };
 }
 
+export interface CrlEntry {
+  /** Hexadecimal serial number of a certificate the CA issued. */
+  serialNumber: string;
+  revocationDate: Date;
+}
+
+/**
+ * A CRL signed by `ca` listing `entries`. `nextUpdate` is far ahead: OpenSSL refuses every
+ * certificate of a CA whose CRL has expired, and the issuer rewrites the list on every change anyway.
+ */
+export async function createCrl(ca: KeyPairPem, entries: readonly CrlEntry[], opts: { days?: number } = {}): Promise<string> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const now = Date.now();
+  const crl = await x509.X509CrlGenerator.create(
+    {
+      issuer: caCert.subjectName,
+      thisUpdate: new Date(now - SKEW_MS),
+      nextUpdate: new Date(now + (opts.days ?? 3650) * DAY_MS),
+      signingAlgorithm: SIGN_ALG,
+      signingKey: await importSigningKey(ca.keyPem),
+      entries: entries.map((e) => ({ serialNumber: e.serialNumber, revocationDate: e.revocationDate })),
+      extensions: [await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey, false, crypto)],
+    },
+    crypto,
+  );
+  // OpenSSL (mosquitto's crlfile) reads the label "X509 CRL" only; the library writes "CRL".
+  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
+}
+
 export { certificateId, certMatchesKey } from './certs';
 
 /** Write `data` to `path` via a temporary file + fsync + rename, created with `mode`. */

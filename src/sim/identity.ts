@@ -43,6 +43,7 @@ export class IdentityService {
   readonly issuer: Issuer;
   readonly arnPrefix: string;
   private readonly statusListeners = new Set<(rec: CertRecord) => void>();
+  private readonly settlers = new Set<() => Promise<void>>();
 
   constructor(private readonly init: IdentityInit) {
     this.arnPrefix = `arn:aws:iot:${init.region ?? 'us-east-1'}:${init.accountId ?? '123456789012'}`;
@@ -76,6 +77,17 @@ export class IdentityService {
     for (const fn of this.statusListeners) fn(rec);
   }
 
+  /** Work that must finish before a change is answered (an external broker's CRL brought up to date). */
+  addSettler(fn: () => Promise<void>): () => void {
+    this.settlers.add(fn);
+    return () => this.settlers.delete(fn);
+  }
+
+  /** Resolves once every registry change so far is in force everywhere the sim enforces it. */
+  async settled(): Promise<void> {
+    for (const fn of this.settlers) await fn();
+  }
+
   /** A thing's certificate made outside the control plane (the sim's own per-thing certificates, a test PKI). */
   registerThingCertificate(certPem: string, thing: string): CertRecord {
     const m = this.issuer.registerCertificate(certPem, 'ACTIVE');
@@ -98,6 +110,8 @@ export class IdentityService {
     try {
       const input = decodePayload(payload, req.format, req.op !== 'RegisterThing' && req.op !== 'CreateCertificateFromCsr');
       body = await this.run(conn, req, input);
+      // A device acts on the answer at once (connects with its new certificate): states first.
+      await this.settled();
     } catch (err) {
       // A bug costs one request (answered 500 and logged), never the broker.
       const p = err instanceof ProvError ? err : new ProvError(500, 'InternalError', 'internal error');

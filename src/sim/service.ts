@@ -29,6 +29,7 @@ import { validThing } from './jobs/validate';
 import { describeManagedJobTemplate, listManagedJobTemplates, managedFromArn } from './jobs/managed-templates/api';
 import { templateDocument } from './jobs/managed-templates/parameters';
 import { World } from './jobs/world';
+import type { ObjectsOrigin } from './jobs/presign';
 
 export { DEFAULT_SIM_OPTIONS };
 export type { HistoryEntry };
@@ -64,6 +65,11 @@ export class JobsService {
       duplicateNotifyNext: (thing) => this.faultsFor(thing).duplicateNotifyNext === true,
       refused: init.onRefusal ?? (() => undefined),
     };
+  }
+
+  /** From now on presigned-URL placeholders name the sim's own object front (src/sim/fronts/s3-objects.ts). */
+  serveObjectsAt(objects: ObjectsOrigin): void {
+    this.world.objects = objects;
   }
 
   // ---- things

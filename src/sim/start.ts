@@ -12,8 +12,12 @@ import type { Logger } from '../lib/log';
 import { startControlPlane } from './fronts/http-control-plane';
 import { startDataPlane } from './fronts/http-data-plane';
 import { startEmbeddedBroker } from './fronts/mqtt-embedded';
+import { startObjectFront } from './fronts/s3-objects';
+import type { ObjectFront } from './fronts/s3-objects';
 import type { RunningFront } from './fronts/mqtt-embedded';
 import { joinExternalBroker } from './fronts/mqtt-external';
+import { CrlKeeper } from './fronts/broker-crl';
+import type { BrokerDoor, BrokerReload } from './fronts/broker-crl';
 import { ensureSimPki } from './registry/pki-store';
 import type { CertFiles, SimPki } from './registry/pki-store';
 import { IdentityService } from './identity';
@@ -27,11 +31,20 @@ export interface StartJobsServiceOptions {
   mqttPort?: number;
   httpsPort?: number;
   controlPort?: number;
+  /** Serve S3 objects from this directory (`DIR/BUCKET/KEY`); presigned URLs then point at the sim. */
+  objectsDir?: string;
+  objectsPort?: number;
   /** Join this broker (`mqtts://host:port`) instead of embedding one. */
   broker?: string;
   brokerCert?: string;
   brokerKey?: string;
   brokerCa?: string;
+  /** Where the CRL of certificates that may not connect is kept (default DIR/crl.pem). */
+  crlFile?: string;
+  /** How to make the external broker reread the CRL (mosquitto: SIGHUP); then the sim proves it holds. */
+  brokerReload?: BrokerReload;
+  /** Drop a live connection whose certificate stops being usable by taking over its client id (the thing name). */
+  brokerTakeover?: boolean;
   /** Issue every certificate from this CA instead of generating one. */
   caCert?: string;
   caKey?: string;
@@ -52,7 +65,11 @@ export interface Endpoints {
   dataPlane: string;
   controlPlane: string;
   caFile: string;
+  /** CRL (PEM) listing every certificate of the CA that may not connect; an external broker's `crlfile`. */
+  crlFile: string;
   things: Record<string, CertFiles>;
+  /** With `objectsDir`: the S3-like object front (`https://127.0.0.1:P`) presigned URLs point at. */
+  objects?: string;
 }
 
 export interface JobsServiceHandle {
@@ -62,6 +79,8 @@ export interface JobsServiceHandle {
   pki: SimPki;
   /** Certificates, provisioning templates, the provisioning API. */
   identity: IdentityService;
+  /** With `objectsDir`: the object front (tests cut responses short through it). */
+  objects?: ObjectFront;
   close(): Promise<void>;
 }
 
@@ -85,19 +104,24 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
   for (const [thing, files] of Object.entries(pki.things)) identity.registerThingCertificate(await readFile(files.certificateFile, 'utf8'), thing);
   // Only a registered, ACTIVE certificate attached to a thing speaks for that thing.
   const thingOf = (cert: { raw?: Buffer }): string | undefined => (cert.raw ? identity.identify(cert.raw)?.thing : undefined);
-  const fronts: RunningFront[] = [];
+  const crlFile = o.crlFile ?? join(o.stateDir, 'crl.pem');
+  const brokerFiles = { certificateFile: o.brokerCert ?? pki.service.certificateFile, privateKeyFile: o.brokerKey ?? pki.service.privateKeyFile, caFile: o.brokerCa ?? pki.caFile };
+  const crl = new CrlKeeper({
+    file: crlFile,
+    ca: pki.ca,
+    certs: identity.certs,
+    log,
+    ...(o.brokerReload ? { reload: o.brokerReload } : {}),
+    ...(o.broker ? { broker: await brokerDoor(o.broker, brokerFiles), takeover: o.brokerTakeover === true } : {}),
+  });
+  identity.addSettler(() => crl.settled());
+  const fronts: RunningFront[] = [{ port: 0, close: async () => crl.close() }];
   try {
     let mqttUrl: string;
     if (o.broker) {
-      const ext = await joinExternalBroker({
-        runtime,
-        url: o.broker,
-        certificateFile: o.brokerCert ?? pki.service.certificateFile,
-        privateKeyFile: o.brokerKey ?? pki.service.privateKeyFile,
-        caFile: o.brokerCa ?? pki.caFile,
-        log,
-        identity,
-      });
+      // Written before joining, so a broker started after the sim finds its crlfile.
+      await crl.prepare();
+      const ext = await joinExternalBroker({ runtime, url: o.broker, ...brokerFiles, log, identity });
       fronts.push(ext);
       mqttUrl = o.broker;
     } else {
@@ -116,13 +140,22 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       log,
     });
     fronts.push(control);
+    await crl.start();
+    let objects: ObjectFront | undefined;
+    if (o.objectsDir !== undefined) {
+      objects = await startObjectFront({ dir: o.objectsDir, host, port: o.objectsPort ?? 0, tls, now: () => runtime.clock.now(), log });
+      fronts.push(objects);
+      runtime.service.serveObjectsAt(objects.objects);
+    }
     const endpoints: Endpoints = {
       mqtt: mqttUrl,
       provisioningDelivery: o.broker ? 'by-subscription' : 'requester-only',
       dataPlane: `https://${host}:${data.port}`,
       controlPlane: `http://${host}:${control.port}`,
       caFile: pki.caFile,
+      crlFile,
       things: pki.things,
+      ...(objects ? { objects: objects.objects.origin } : {}),
     };
     const endpointsFile = join(o.stateDir, 'endpoints.json');
     await atomicWriteFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, 0o644);
@@ -133,6 +166,7 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
       runtime,
       pki,
       identity,
+      ...(objects ? { objects } : {}),
       close: async () => {
         if (closed) return;
         closed = true;
@@ -145,4 +179,9 @@ export async function startJobsService(o: StartJobsServiceOptions): Promise<Jobs
     runtime.close();
     throw err;
   }
+}
+
+async function brokerDoor(url: string, f: { certificateFile: string; privateKeyFile: string; caFile: string }): Promise<BrokerDoor> {
+  const [cert, key, ca] = await Promise.all([readFile(f.certificateFile), readFile(f.privateKeyFile), readFile(f.caFile)]);
+  return { url, cert, key, ca };
 }

@@ -30,6 +30,7 @@ export { checkPolicy } from './policy';
 export { checkSignatures } from './signatures';
 export { checkPresignedUrl, checkUrls } from './urls';
 export { ArtifactDigest, digestFile, verifyArtifactFile } from './artifact';
+export { artifactRefProblem, artifactRefs, substituteArtifacts } from './artifact-refs';
 export { NBF_SKEW_SECONDS, checkReplay, checkSeq, effectiveTime, nextHighWater, nextSeqMark, toSeconds } from './rules';
 export type { ClockSource, LedgerEntry, ReplayDecision, SeqDecision, SeqMark, TimeInputs } from './rules';
 export { checkWindow, decodePayload, verifyJob } from './verify';

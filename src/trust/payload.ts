@@ -8,6 +8,11 @@ export interface S3Locator {
   bucket: string;
   key: string;
   versionId?: string;
+  /**
+   * A non-AWS S3 origin (`https://host[:port]`, path-style requests): an S3-compatible store or the
+   * local Jobs service's object front. Signed, so a delivered URL can only point where the operator said.
+   */
+  endpoint?: string;
 }
 
 export interface Artifact {
@@ -88,13 +93,21 @@ function artifactProblems(s: Shape, v: unknown): void {
       if (url !== undefined && !URL.canParse(url)) s.add(`${at}.url: not a URL`);
     }
     if (a.s3 !== undefined) {
-      const l = s.object(a.s3, `${at}.s3`, ['bucket', 'key'], ['region', 'versionId']);
+      const l = s.object(a.s3, `${at}.s3`, ['bucket', 'key'], ['region', 'versionId', 'endpoint']);
       s.str(l?.bucket, `${at}.s3.bucket`, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
       s.str(l?.key, `${at}.s3.key`, /^[^\p{C}]{1,1024}$/u);
       if (l?.region !== undefined) s.str(l.region, `${at}.s3.region`, /^[a-z]{2}(-[a-z]+)+-\d$/);
       if (l?.versionId !== undefined) s.str(l.versionId, `${at}.s3.versionId`, /^[^\p{C}\s]{1,1024}$/u);
+      if (l?.endpoint !== undefined) endpointProblems(s, l.endpoint, `${at}.s3.endpoint`);
     }
   }
+}
+
+/** An origin and nothing else: `https://host[:port]`, no credentials, path, query or fragment. */
+function endpointProblems(s: Shape, v: unknown, at: string): void {
+  const e = s.str(v, at, /^https:\/\/[^\s/?#@]+$/, 300);
+  if (e === undefined) return;
+  if (!URL.canParse(e) || new URL(e).origin !== e) s.add(`${at}: expected an origin such as https://objects.example:9000`);
 }
 
 /** The number of executions of the job this envelope may run (default 1). */

@@ -41,10 +41,10 @@ export function checkPresignedUrl(url: string, loc: S3Locator): UrlResult {
   }
   if (u.protocol !== 'https:') return bad('not https');
   if (u.username || u.password) return bad('carries credentials');
-  if (u.port !== '') return bad('names a port');
+  if (u.port !== '' && loc.endpoint === undefined) return bad('names a port');
   if (u.hash !== '') return bad('carries a fragment');
   const target = s3Target(u, loc);
-  if (!target) return bad(`host ${quote(u.hostname)} is not S3${loc.region ? ` in ${loc.region}` : ''} for bucket ${quote(loc.bucket)}`);
+  if (!target) return bad(`host ${quote(u.host)} is not ${loc.endpoint ?? `S3${loc.region ? ` in ${loc.region}` : ''}`} for bucket ${quote(loc.bucket)}`);
   if (target !== loc.key) return bad(`names key ${quote(target)}, signed ${quote(loc.key)}`);
   return checkQuery(u.searchParams, loc);
 }
@@ -57,9 +57,14 @@ function bad(detail: string): UrlResult {
  * The decoded object key the URL addresses, if its host is S3 for the signed bucket: path style
  * (`s3.REGION.amazonaws.com/BUCKET/KEY`) or virtual-hosted (`BUCKET.s3.REGION.amazonaws.com/KEY`).
  * Which of the two AWS IoT generates is not documented, so both are accepted; the global
- * `s3.amazonaws.com` forms only when the locator names no region (the v1 placeholder).
+ * `s3.amazonaws.com` forms only when the locator names no region (the v1 placeholder). A signed
+ * `endpoint` replaces AWS's hosts: exactly that origin, path style.
  */
 function s3Target(u: URL, loc: S3Locator): string | undefined {
+  if (loc.endpoint !== undefined) {
+    if (u.origin !== loc.endpoint || !u.pathname.startsWith(`/${loc.bucket}/`)) return undefined;
+    return decodeKey(u.pathname.slice(loc.bucket.length + 2));
+  }
   const hosts = loc.region ? [`s3.${loc.region}.amazonaws.com`] : ['s3.amazonaws.com'];
   const host = u.hostname.toLowerCase();
   let rawKey: string | undefined;
@@ -67,7 +72,10 @@ function s3Target(u: URL, loc: S3Locator): string | undefined {
     if (host === h && u.pathname.startsWith(`/${loc.bucket}/`)) rawKey = u.pathname.slice(loc.bucket.length + 2);
     if (host === `${loc.bucket}.${h}`) rawKey = u.pathname.slice(1);
   }
-  if (rawKey === undefined) return undefined;
+  return rawKey === undefined ? undefined : decodeKey(rawKey);
+}
+
+function decodeKey(rawKey: string): string | undefined {
   try {
     return decodeURIComponent(rawKey);
   } catch {

@@ -4,6 +4,7 @@
  * job binding, audience, validity window, URLs, trust update. Nothing here touches disk or clock;
  * the stateful checks (rules.ts) follow in the agent.
  */
+import { artifactRefProblem } from './artifact-refs';
 import { NonCanonicalError, parseCanonical } from './canonical';
 import { parseEnvelope } from './envelope';
 import { payloadProblems } from './payload';
@@ -98,6 +99,8 @@ function verifySteps(input: VerifyInput, reject: RejectFn): Verdict {
   if (time) return fail(time.reason, time.detail);
   const urls = checkUrls(payload.artifacts, env.urls);
   if (!urls.ok) return fail(urls.reason, urls.detail);
+  const refs = artifactRefProblem(payload);
+  if (refs) return fail('malformed-envelope', refs);
   const accepted: Accepted = { ok: true, payload, kids, trustVersion: trust.version, ignored: sigs.refused.map((r) => r.detail) };
   if (payload.op === 'trust-update') {
     try {

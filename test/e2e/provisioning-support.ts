@@ -75,7 +75,8 @@ export async function startFleet(kind: BrokerKind): Promise<Fleet> {
   let iot: IoTClient;
   let port: number;
   if (kind === 'mosquitto') {
-    stack = await startStack({ things: [] });
+    // mosquitto reads the sim's CRL: certificate states hold at its door as on the embedded broker.
+    stack = await startStack({ things: [], crl: true });
     ({ sim, iot, dir } = stack);
     port = stack.broker.port;
   } else {

@@ -31,6 +31,8 @@ export interface Mosquitto {
   resume(): void;
   /** Stop (if running) and start again on the same port (sessions are not persisted). */
   restart(): Promise<void>;
+  /** The running broker's process id (SIGHUP makes mosquitto reread its crlfile). */
+  readonly pid: number;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -48,7 +50,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function configText(dir: string, pki: BrokerPki, port: number): string {
+function configText(dir: string, pki: BrokerPki, port: number, crlFile?: string): string {
   const lines = [
     'per_listener_settings false',
     'persistence false',
@@ -69,6 +71,8 @@ function configText(dir: string, pki: BrokerPki, port: number): string {
     `certfile ${pki.server.certificateFile}`,
     `keyfile ${pki.server.privateKeyFile}`,
     'require_certificate true',
+    // Read at start and on SIGHUP only; a missing file stops mosquitto from starting.
+    ...(crlFile !== undefined ? [`crlfile ${crlFile}`] : []),
     'use_identity_as_username true',
     'tls_version tlsv1.2',
     'set_tcp_nodelay true',
@@ -153,14 +157,15 @@ async function stopChild(run: Running): Promise<void> {
 }
 
 /** `acl`: the ACL file's text instead of the default (own topics only), e.g. to deny one topic. */
-export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?: number; acl?: string }): Promise<Mosquitto> {
+/** `crlFile`: a CRL (PEM, from the broker's CA) refusing the certificates it lists. */
+export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?: number; acl?: string; crlFile?: string }): Promise<Mosquitto> {
   const confFile = join(opts.dir, 'mosquitto.conf');
   const logFile = join(opts.dir, 'mosquitto.log');
   await writeFile(join(opts.dir, 'mosquitto.acl'), opts.acl ?? ACL);
   let child: Running | undefined;
 
   const launch = async (port: number): Promise<void> => {
-    await writeFile(confFile, configText(opts.dir, opts.pki, port));
+    await writeFile(confFile, configText(opts.dir, opts.pki, port, opts.crlFile));
     // One log stream per process, closed when it exits: stop() then restart() both work.
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`--- starting mosquitto on 127.0.0.1:${port}\n`);
@@ -203,6 +208,9 @@ export async function startMosquitto(opts: { dir: string; pki: BrokerPki; port?:
       await launch(port);
     },
     stop,
+    get pid(): number {
+      return child?.proc.pid ?? 0;
+    },
     pause: () => child?.proc.kill('SIGSTOP'),
     resume: () => child?.proc.kill('SIGCONT'),
   };

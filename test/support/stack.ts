@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IoTClient } from '@aws-sdk/client-iot';
+import { createCrl } from '../../src/lib/pki';
 import { startJobsService } from '../../src/sim/start';
 import type { JobsServiceHandle, StartJobsServiceOptions } from '../../src/sim/start';
 import { startMosquitto } from './mosquitto';
@@ -23,12 +24,22 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(o: { things?: string[]; sim?: Partial<StartJobsServiceOptions>; acl?: string } = {}): Promise<Stack> {
+/**
+ * `crl`: mosquitto refuses what the sim's registry refuses — it reads the sim's CRL, and the sim
+ * sends it SIGHUP on every change (and, with `takeover`, drops live connections of such certificates).
+ */
+export async function startStack(
+  o: { things?: string[]; sim?: Partial<StartJobsServiceOptions>; acl?: string; crl?: boolean; takeover?: boolean } = {},
+): Promise<Stack> {
   const things = o.things ?? ['thing1', 'thing2'];
   const dir = await mkdtemp(join(tmpdir(), 'ija-stack-'));
   const pki = await makeTestPki(dir, things);
   await writeFile(join(dir, 'ca.key'), pki.caKeyPem, { mode: 0o600 });
-  const broker = await startMosquitto({ dir, pki, ...(o.acl !== undefined ? { acl: o.acl } : {}) });
+  const crlFile = join(dir, 'crl.pem');
+  // The broker starts first here, so it starts on an empty list from the same CA; the sim rewrites it.
+  if (o.crl === true) await writeFile(crlFile, await createCrl({ certPem: await readFile(pki.caFile, 'utf8'), keyPem: pki.caKeyPem }, []));
+  const broker = await startMosquitto({ dir, pki, ...(o.acl !== undefined ? { acl: o.acl } : {}), ...(o.crl === true ? { crlFile } : {}) });
+  const crl = o.crl === true ? { crlFile, brokerReload: { pid: broker.pid }, brokerTakeover: o.takeover === true } : {};
   const sim = await startJobsService({
     stateDir: join(dir, 'sim'),
     things,
@@ -38,6 +49,7 @@ export async function startStack(o: { things?: string[]; sim?: Partial<StartJobs
     brokerCa: pki.caFile,
     caCert: pki.caFile,
     caKey: join(dir, 'ca.key'),
+    ...crl,
     ...o.sim,
   }).catch(async (err: unknown) => {
     await broker.stop();

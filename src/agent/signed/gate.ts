@@ -8,8 +8,9 @@
 import type { JobHandler } from '../../handlers/api';
 import type { Details } from '../../jobs/types';
 import type { Logger } from '../../lib/log';
-import { checkReplay, checkSeq, effectiveTime, looksSigned, nextHighWater, nextSeqMark, verdictDetails, verifyJob } from '../../trust';
+import { checkReplay, checkSeq, effectiveTime, looksSigned, nextHighWater, nextSeqMark, substituteArtifacts, verdictDetails, verifyJob } from '../../trust';
 import type { ClockSource, JobPayload, Reason, TrustStore, Verdict } from '../../trust';
+import type { ArtifactStager } from './artifacts';
 import type { Ledger, LedgerData } from './ledger';
 import { prune } from './ledger';
 import type { TrustHolder } from './trust-holder';
@@ -28,6 +29,8 @@ export interface GateOptions {
   trust: TrustHolder;
   ledger: Ledger;
   log: Logger;
+  /** Downloads and checks artifacts; without it an envelope with artifacts cannot run here (FAILED). */
+  artifacts?: ArtifactStager;
   nowMs?: () => number;
 }
 
@@ -40,6 +43,8 @@ export interface GateInput {
   responseTimestamp: number | undefined;
   /** The handler a document selects (undefined: none). */
   handlerOf(doc: unknown): string | undefined;
+  /** Aborts an artifact download (the job was canceled, the agent stops). */
+  signal?: AbortSignal;
 }
 
 /** What the agent remembers about an accepted envelope until its outcome. */
@@ -50,7 +55,7 @@ export interface Accepted {
 
 export type GateResult =
   /** Run `document` (the signed `doc`, or the unsigned document allowed); `details` go into the outcome. */
-  | { run: true; document: unknown; details: Details; accepted?: Accepted; handler?: JobHandler }
+  | { run: true; document: unknown; details: Details; accepted?: Accepted; handler?: JobHandler; cleanup?: () => Promise<void> }
   /** Do not run: report `status` (REJECTED, or the outcome the ledger holds for this very execution). */
   | { run: false; status: 'REJECTED' | 'SUCCEEDED' | 'FAILED'; details: Details };
 
@@ -114,6 +119,13 @@ export class TrustGate {
       const state = ledger.view.jti[p.jti]?.state;
       return { run: false, status: state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', details };
     }
+    const staged = await this.stage(p, input);
+    if (!staged.ok) {
+      if (staged.reject) return this.fail(this.rejected(store, 'artifact-digest-mismatch', staged.detail, v.kids, p) as Verdict & { ok: false }, ctx, input);
+      // Nothing ran and nothing is known about the object: FAILED, which an AWS retry may fetch again.
+      this.o.log.warn({ jobId: input.jobId, detail: staged.detail }, 'artifact download failed');
+      return { run: false, status: 'FAILED', details: { ...details, 'ija:detail': staged.detail } };
+    }
     // 'run' is a first run or an AWS retry; 'interrupted' is this execution again after a restart, and
     // the journal (written after the ledger, before IN_PROGRESS) decides whether its handler may run again.
     await ledger.update((d) => {
@@ -123,7 +135,19 @@ export class TrustGate {
     });
     this.o.log.info({ jobId: input.jobId, kids: v.kids, op: p.op, jti: p.jti, clock: ctx.clock, attempt: r.action === 'run' ? r.attempt : undefined }, 'signed job document accepted');
     const handler = v.trustUpdate ? this.trustUpdateHandler(v.trustUpdate) : undefined;
-    return { run: true, document: p.doc, details, accepted: { jti: p.jti, ...(p.seq ? { seq: p.seq } : {}) }, ...(handler ? { handler } : {}) };
+    return { run: true, document: staged.document, details, accepted: { jti: p.jti, ...(p.seq ? { seq: p.seq } : {}) }, ...(handler ? { handler } : {}), ...(staged.cleanup ? { cleanup: staged.cleanup } : {}) };
+  }
+
+  /** Step 10: the signed artifacts on disk, checked, and `doc` pointing at them. */
+  private async stage(p: JobPayload, input: GateInput): Promise<{ ok: true; document: unknown; cleanup?: () => Promise<void> } | { ok: false; reject: boolean; detail: string }> {
+    if (p.artifacts === undefined || Object.keys(p.artifacts).length === 0) return { ok: true, document: p.doc };
+    const stager = this.o.artifacts;
+    if (stager === undefined) return { ok: false, reject: false, detail: 'this agent cannot download artifacts' };
+    const key = `${input.namespace || '_'}/${input.jobId}-${input.executionNumber}`;
+    const urls = (input.document as { urls?: Record<string, string> }).urls;
+    const r = await stager.stage(key, p, urls, input.signal);
+    if (!r.ok) return r;
+    return { ok: true, document: substituteArtifacts(p.doc, r.paths), cleanup: () => stager.remove(key) };
   }
 
   private async unsigned(input: GateInput, ctx: Ctx, store: TrustStore): Promise<GateResult> {

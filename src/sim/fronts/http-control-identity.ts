@@ -247,7 +247,16 @@ async function claim(id: IdentityService, templateName: string): Promise<Result<
 }
 
 export function identityRoutes(id: IdentityService): Route[] {
-  return [...certificateRoutes(id), ...principalRoutes(id), ...templateRoutes(id)];
+  // An operator's change is answered once it holds (an external broker's CRL is in force).
+  const settled = (r: Route): Route => ({
+    ...r,
+    run: async (req) => {
+      const out = await r.run(req);
+      await id.settled();
+      return out;
+    },
+  });
+  return [...certificateRoutes(id), ...principalRoutes(id), ...templateRoutes(id)].map(settled);
 }
 
 export type { Obj };

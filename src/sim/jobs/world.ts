@@ -13,7 +13,7 @@ import type { ExecRecord, HistoryEntry, JobRecord, ThingRecord } from '../model'
 import { ThingGroups } from '../registry/groups';
 import { deviceExecution, stripNullMembers, summary } from './render';
 import { presign } from './presign';
-import type { PresignCtx } from './presign';
+import type { ObjectsOrigin, PresignCtx } from './presign';
 import type { RenderCtx } from './render';
 
 export interface TransitionOpts {
@@ -42,6 +42,8 @@ export class World {
   private outbox: Publication[] = [];
   private seq = 0;
   private deliveries = 0;
+  /** Set when the sim serves S3 objects itself: presigned URLs then point at it. */
+  objects: ObjectsOrigin | undefined;
 
   constructor(
     readonly opts: SimOptions,
@@ -127,6 +129,7 @@ export class World {
     this.deliveries += 1;
     const ctx: PresignCtx = { nowMs: this.now(), delivery: this.deliveries, style: this.opts.presignedUrlStyle };
     if (job.presignedUrlConfig?.expiresInSec !== undefined) ctx.expiresSec = job.presignedUrlConfig.expiresInSec;
+    if (this.objects) ctx.objects = this.objects;
     return presign(job.document, ctx);
   }
 

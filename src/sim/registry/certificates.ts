@@ -49,14 +49,50 @@ const err = (name: string, status: number, message: string): ServiceError => ({ 
 const fail = <T>(e: ServiceError): Result<T> => ({ ok: false, error: e });
 const notFound = (id: string): ServiceError => err('ResourceNotFoundException', 404, `The certificate ${id} does not exist`);
 
+/** A certificate that may not connect, as a revocation list names it. */
+export interface DeniedCert {
+  readonly certificateId: string;
+  readonly certificatePem: string;
+  /** When it stopped being usable (status change or deletion), on the service's clock. */
+  readonly sinceMs: number;
+}
+
 export class CertificateStore {
   private readonly certs = new Map<string, CertRecord>();
   private readonly tokens = new Map<string, string>();
+  /** Deleted certificates: unknown to the registry, so refused, and a CRL must keep naming them. */
+  private readonly retired = new Map<string, DeniedCert>();
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly clock: Clock,
     private readonly arnPrefix: string,
   ) {}
+
+  /** Called after anything that can change which certificates may connect. */
+  onChange(fn: () => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  private changed(): void {
+    for (const fn of this.changeListeners) fn();
+  }
+
+  /** Every certificate that may not connect: known and not ACTIVE (nor a live claim), or deleted. */
+  denied(): DeniedCert[] {
+    this.sweep();
+    const out = [...this.retired.values()];
+    for (const rec of this.certs.values()) {
+      if (rec.status !== 'ACTIVE' && rec.claimExpiresMs === undefined) out.push({ certificateId: rec.certificateId, certificatePem: rec.certificatePem, sinceMs: rec.lastModifiedMs });
+    }
+    return out;
+  }
+
+  private retire(rec: CertRecord): void {
+    this.certs.delete(rec.certificateId);
+    this.retired.set(rec.certificateId, { certificateId: rec.certificateId, certificatePem: rec.certificatePem, sinceMs: this.now() });
+  }
 
   now(): number {
     return this.clock.now();
@@ -89,20 +125,31 @@ export class CertificateStore {
       this.tokens.set(value, rec.certificateId);
     }
     this.certs.set(rec.certificateId, rec);
+    // Registered again after a deletion: the registry's record decides from now on.
+    this.retired.delete(rec.certificateId);
+    this.changed();
     return rec;
   }
 
   /** Drops what has expired on the service's clock: unregistered certificates and claim certificates. */
   sweep(): void {
     const now = this.now();
+    let dropped = false;
     for (const rec of this.certs.values()) {
       if (rec.token !== undefined && rec.token.expiresMs <= now) {
         this.tokens.delete(rec.token.value);
         delete rec.token;
-        if (rec.status === 'PENDING_ACTIVATION' && rec.things.length === 0) this.certs.delete(rec.certificateId);
+        if (rec.status === 'PENDING_ACTIVATION' && rec.things.length === 0) {
+          this.retire(rec);
+          dropped = true;
+        }
       }
-      if (rec.claimExpiresMs !== undefined && rec.claimExpiresMs <= now) this.certs.delete(rec.certificateId);
+      if (rec.claimExpiresMs !== undefined && rec.claimExpiresMs <= now && this.certs.has(rec.certificateId)) {
+        this.retire(rec);
+        dropped = true;
+      }
     }
+    if (dropped) this.changed();
   }
 
   get(id: string): CertRecord | undefined {
@@ -182,6 +229,7 @@ export class CertificateStore {
       rec.status = status as CertStatus;
       rec.lastModifiedMs = this.now();
       rec.customerVersion++;
+      this.changed();
     }
     return { ok: true, value: rec };
   }
@@ -203,7 +251,8 @@ export class CertificateStore {
       return fail(err('DeleteConflictException', 409, `Certificate ${id} has policies attached (${[...rec.policies].join(', ')}): detach them or use forceDelete`));
     }
     if (rec.token !== undefined) this.tokens.delete(rec.token.value);
-    this.certs.delete(id);
+    this.retire(rec);
+    this.changed();
     return { ok: true, value: undefined };
   }
 }
