@@ -1,8 +1,9 @@
 /** `iot-jobs-agent job sign|verify`: signed job envelopes (docs/ARCHITECTURE.md §6, docs/SIGNING.md). */
 import { readFile } from 'node:fs/promises';
-import { StrictJsonError, TrustError, addSignature, decodePayload, importPrivateKey, loadTrustStore, parseEnvelope, parseStrictJson, payloadProblems, signPayload, verifyJob } from '../trust';
+import { StrictJsonError, TrustError, addSignature, decodePayload, loadTrustStore, parseEnvelope, parseStrictJson, payloadProblems, signPayload, verifyJob } from '../trust';
 import type { Artifact, Envelope } from '../trust';
 import { atomicWriteFile } from '../lib/fsutil';
+import { loadSigningKey, KEY_HELP } from './signing-key';
 import { UsageError, intFlag, parseFlags } from './args';
 import type { CliIo, Subcommand } from './args';
 import { buildArtifact, buildPayload, durationSeconds, isoSeconds, parseSeq } from './job-build';
@@ -19,6 +20,7 @@ sign     builds the envelope {"ija": 1, "jws": {...}, "urls"?: {...}} around the
          optional seq and maxAttempts (default 1). --artifact signs FILE's SHA-256 and size; an
          S3 URL (https://s3.REGION.amazonaws.com/BUCKET/KEY) becomes a presigned-URL placeholder.
          With --in, adds one more signature to an existing envelope; the payload is unchanged.
+         ${KEY_HELP}.
 verify   runs the device's signature, policy, binding and time checks offline (the time is this
          machine's clock; --job-id and --namespace default to the signed ones). Exit 0 and the
          verdict, or exit 1 and the reason code on stdout (the detail on stderr).`;
@@ -66,7 +68,7 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
 async function sign(argv: string[], io: CliIo): Promise<number> {
   const f = parseFlags(argv, SIGN_FLAGS);
   if (!f.key || !f.kid || !f.out) throw new UsageError('--key, --kid and --out are required');
-  const key = importPrivateKey(await readFile(f.key));
+  const key = await loadSigningKey(f.key);
   if (f.in !== undefined) {
     const extra = ['doc', 'job-id', 'namespace', 'thing', 'label', 'op', 'expires-in', 'not-before', 'seq', 'max-attempts', 'continuous', 'artifact'].filter((k) => (f as Record<string, unknown>)[k] !== undefined);
     if (extra.length) throw new UsageError(`--in adds a signature to a signed payload; it cannot take ${extra.map((k) => `--${k}`).join(', ')}`);

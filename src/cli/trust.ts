@@ -1,7 +1,8 @@
 /** `iot-jobs-agent trust sign|verify`: root signatures on a trust store (docs/ARCHITECTURE.md §6, docs/SIGNING.md). */
 import { readFile } from 'node:fs/promises';
-import { TrustError, importPrivateKey, loadTrustStore, parseTrustStoreText, signTrustStore, verifiedRootKids, verifyTrustUpdate } from '../trust';
+import { TrustError, loadTrustStore, parseTrustStoreText, signTrustStore, verifiedRootKids, verifyTrustUpdate } from '../trust';
 import { atomicWriteFile } from '../lib/fsutil';
+import { loadSigningKey, KEY_HELP } from './signing-key';
 import { UsageError, parseFlags } from './args';
 import type { CliIo, Subcommand } from './args';
 
@@ -11,6 +12,7 @@ const USAGE = `Usage: iot-jobs-agent trust sign --in FILE --key KEY --kid KID --
 sign     adds one root signature (over the RFC 8785 bytes of "signed") to a trust store
          {"signed": {...}, "signatures": [...]}. Run it once per root key; a kid that already
          signed is refused. For a new version, the previous version's roots sign it too.
+         ${KEY_HELP}.
 verify   checks the store's structure and that K of its root keys signed it; with --previous,
          also that it may follow that version (exactly one higher, K of the previous roots).
          Exit 0 and a summary, or exit 1 and the reason.`;
@@ -31,7 +33,7 @@ async function sign(argv: string[], io: CliIo): Promise<number> {
   const f = parseFlags(argv, { in: { type: 'string' }, key: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' } });
   if (!f.in || !f.key || !f.kid || !f.out) throw new UsageError('--in, --key, --kid and --out are required');
   const store = parseTrustStoreText(await readFile(f.in));
-  const key = importPrivateKey(await readFile(f.key));
+  const key = await loadSigningKey(f.key);
   const doc = signTrustStore(store, key, f.kid);
   await atomicWriteFile(f.out, `${JSON.stringify(doc, null, 2)}\n`, 0o644);
   const roots = verifiedRootKids(parseTrustStoreText(JSON.stringify(doc)), store);

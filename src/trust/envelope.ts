@@ -5,8 +5,8 @@
 import type { KeyObject } from 'node:crypto';
 import { b64urlDecode, b64urlEncode } from './b64url';
 import { canonicalBytes } from './canonical';
-import { algOfKey, signBytes } from './keys';
-import type { Alg } from './keys';
+import { algOfSigner, signBytes } from './keys';
+import type { Alg, Signer } from './keys';
 import { TrustError } from './reasons';
 import { NAME, quote } from './shape';
 import { StrictJsonError, isJsonObject, parseStrictJson } from './strict-json';
@@ -101,14 +101,14 @@ export function protectedFor(alg: Alg, kid: string): string {
   return b64urlEncode(canonicalBytes({ alg, kid, typ: JWS_TYP }));
 }
 
-export function signEntry(payloadB64: string, key: KeyObject, kid: string): SignatureEntry {
+export function signEntry(payloadB64: string, key: KeyObject | Signer, kid: string): SignatureEntry {
   if (!NAME.test(kid)) throw new TrustError('malformed-envelope', `kid ${quote(kid)} is not a name matching ${NAME.source}`);
-  const prot = protectedFor(algOfKey(key), kid);
+  const prot = protectedFor(algOfSigner(key), kid);
   return { protected: prot, signature: b64urlEncode(signBytes(key, jwsSigningInput(prot, payloadB64))) };
 }
 
 /** A new envelope: the payload's RFC 8785 bytes, base64url, with one signature. */
-export function signPayload(payload: JobPayload, key: KeyObject, kid: string, urls?: Record<string, string>): Envelope {
+export function signPayload(payload: JobPayload, key: KeyObject | Signer, kid: string, urls?: Record<string, string>): Envelope {
   const payloadB64 = b64urlEncode(canonicalBytes(payload));
   const env: Envelope = { ija: 1, jws: { payload: payloadB64, signatures: [signEntry(payloadB64, key, kid)] } };
   if (urls && Object.keys(urls).length) env.urls = urls;
@@ -116,7 +116,7 @@ export function signPayload(payload: JobPayload, key: KeyObject, kid: string, ur
 }
 
 /** Adds a signature to an envelope without touching its payload; a kid that already signed is refused. */
-export function addSignature(env: Envelope, key: KeyObject, kid: string): Envelope {
+export function addSignature(env: Envelope, key: KeyObject | Signer, kid: string): Envelope {
   const parsed = parseEnvelope(env);
   for (const [i, s] of parsed.jws.signatures.entries()) {
     if (parseProtectedHeader(s.protected, i).kid === kid) throw new TrustError('malformed-envelope', `kid ${quote(kid)} already signed this envelope`);

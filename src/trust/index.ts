@@ -8,8 +8,8 @@ export { parseStrictJson, StrictJsonError, hasLoneSurrogate, decodeUtf8 } from '
 export type { JsonValue, StrictJsonOptions } from './strict-json';
 export { canonicalBytes, canonicalText, parseCanonical, NonCanonicalError } from './canonical';
 export { b64urlDecode, b64urlEncode } from './b64url';
-export { ALGS, KeyError, algOfKey, generateKeyPair, importPrivateKey, importPublicKey, isAlg, publicPem, signBytes, verifyBytes } from './keys';
-export type { Alg } from './keys';
+export { ALGS, KeyError, algOfKey, algOfSigner, isSigner, generateKeyPair, importPrivateKey, importPublicKey, isAlg, publicPem, signBytes, verifyBytes } from './keys';
+export type { Alg, Signer } from './keys';
 export { JWS_TYP, MAX_SIGNATURES, addSignature, jwsSigningInput, looksSigned, parseEnvelope, parseProtectedHeader, protectedFor, signEntry, signPayload } from './envelope';
 export type { Envelope, ProtectedHeader, SignatureEntry } from './envelope';
 export { payloadProblems, maxAttemptsOf } from './payload';

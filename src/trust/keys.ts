@@ -56,13 +56,34 @@ export function importPrivateKey(pem: string | Buffer): KeyObject {
   return key;
 }
 
-export function publicPem(key: KeyObject): string {
+export function publicPem(k: KeyObject | Signer): string {
+  const key = isSigner(k) ? k.publicKey : k;
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   return pub.export({ type: 'spki', format: 'pem' }).toString();
 }
 
-export function signBytes(key: KeyObject, data: Uint8Array): Buffer {
+export function signBytes(key: KeyObject | Signer, data: Uint8Array): Buffer {
+  if (isSigner(key)) return key.sign(data);
   return algOfKey(key) === 'EdDSA' ? sign(null, data, key) : sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+}
+
+/**
+ * A private key held elsewhere (a PKCS#11 token): its algorithm, its public half, and a function
+ * that returns the JOSE signature (Ed25519, or ES256 as the 64-byte r‖s) over `data`.
+ */
+export interface Signer {
+  readonly alg: Alg;
+  readonly publicKey: KeyObject;
+  sign(data: Uint8Array): Buffer;
+}
+
+export function isSigner(k: KeyObject | Signer): k is Signer {
+  return typeof (k as Partial<Signer>).sign === 'function';
+}
+
+/** The algorithm a signing key (a key file's or a token's) serves. */
+export function algOfSigner(k: KeyObject | Signer): Alg {
+  return isSigner(k) ? k.alg : algOfKey(k);
 }
 
 /** Verifies with the algorithm given (from the trust store); never throws for a bad signature. */
