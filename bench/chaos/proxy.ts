@@ -1,6 +1,7 @@
 /**
  * A TCP proxy the chaos harness puts between the agent and the broker, so it can break the
- * connection in the ways networks do: a drop (both sockets destroyed: the agent sees a reset), a
+ * connection in the ways networks do: a drop (both sockets destroyed: the agent sees the connection
+ * closed), a reset (a TCP RST to the agent: it sees ECONNRESET, as from a NAT or a Wi-Fi roam), a
  * stall (nothing forwarded for a while, then everything flows again) and a half-open connection
  * (nothing forwarded and nothing closed: only the agent's keep-alive can notice).
  */
@@ -87,6 +88,20 @@ export class ChaosProxy {
       p.client.destroy();
       p.upstream.destroy();
       this.pairs.delete(p);
+    }
+    return n;
+  }
+
+  /**
+   * Sends the agent a TCP RST on every connection (and closes the broker's side): the agent's socket
+   * fails with ECONNRESET, an error on its side of the connection, unlike drop()'s orderly close.
+   */
+  reset(): number {
+    const n = this.pairs.size;
+    for (const p of [...this.pairs]) {
+      this.pairs.delete(p);
+      p.client.resetAndDestroy();
+      p.upstream.destroy();
     }
     return n;
   }

@@ -2,7 +2,8 @@
  * The agent's artifact downloads (src/agent/signed/artifacts.ts, download.ts) against a real HTTPS
  * server with its own CA and through a real tinyproxy: what ends REJECTED (the complete response is
  * not the signed file) and what ends FAILED (it did not arrive), the files' modes, the proxy path,
- * redirects, and clean-up.
+ * redirects, and clean-up; then through the check stage of a real Execution: the handler gets the
+ * verified local path, and audit mode never runs a doc whose artifacts are not on disk.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -15,9 +16,11 @@ import { ArtifactStager } from '../../src/agent/signed/artifacts';
 import { silentLogger } from '../../src/lib/log';
 import { createCa, issueCert } from '../../src/lib/pki';
 import { createDialer, directDialer, resolveProxy } from '../../src/net';
-import type { Artifact } from '../../src/trust';
+import type { Artifact, JobPayload } from '../../src/trust';
 import { startTinyproxy } from '../support/proxies';
 import type { RealProxy } from '../support/proxies';
+import { SignedHarness } from '../support/signed-exec';
+import { envelope, fleet, payload } from '../support/trust';
 
 const body = randomBytes(100_000);
 const sha256 = createHash('sha256').update(body).digest('hex');
@@ -118,4 +121,41 @@ test('opening the stager removes what a crash left behind', async () => {
   await stager({ root });
   expect(existsSync(join(root, '_'))).toBe(false);
   expect(statSync(root).mode & 0o777).toBe(0o700);
+});
+
+describe('through the check stage', () => {
+  const f = fleet();
+  const job = (fw: Artifact): JobPayload => payload({ op: 'run-script', doc: { operation: 'run-script', file: '${artifact:fw}', note: 'keep ${artifact:fw} here' }, artifacts: { fw } });
+  let h: SignedHarness;
+  afterEach(() => h.close());
+
+  test('the handler gets the signed doc with the verified local path in place of ${artifact:fw}; the file goes afterwards', async () => {
+    h = await SignedHarness.create(f.store.doc, { artifacts: await stager({ root: join(dir, 'gate-stage') }) });
+    const r = await h.run('job-1', 1, envelope(job(art()), [f.ci]));
+    expect(r.status).toBe('SUCCEEDED');
+    const file = join(dir, 'gate-stage', '_', 'job-1-1', 'fw', 'fw.bin');
+    expect(h.documents).toEqual([{ operation: 'run-script', file, note: `keep ${file} here` }]);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  test('enforce: wrong bytes are REJECTED before IN_PROGRESS; audit: the same job is FAILED, never run with the placeholder', async () => {
+    const bad = art({ sha256: 'e'.repeat(64) });
+    h = await SignedHarness.create(f.store.doc, { artifacts: await stager({ root: join(dir, 'gate-stage') }) });
+    const enforced = await h.run('job-1', 1, envelope(job(bad), [f.ci]));
+    expect({ status: enforced.status, reason: enforced.details['ija:reason'], inProgress: enforced.inProgress }).toEqual({ status: 'REJECTED', reason: 'artifact-digest-mismatch', inProgress: 0 });
+    await h.restart({ mode: 'audit', artifacts: await stager({ root: join(dir, 'gate-stage') }) });
+    const audited = await h.run('job-2', 1, envelope({ ...job(bad), job: { id: 'job-2', ns: '' } }, [f.ci]));
+    expect(audited.status).toBe('FAILED');
+    expect(audited.details['ija:reason']).toBe('artifact-digest-mismatch');
+    expect(audited.details['ija:detail']).toMatch(/cannot run without the signed artifacts/);
+    expect(h.started).toEqual([]);
+  });
+
+  test('audit: an envelope refused for another reason still runs with its artifacts downloaded and substituted', async () => {
+    h = await SignedHarness.create(f.store.doc, { mode: 'audit', artifacts: await stager({ root: join(dir, 'gate-stage') }) });
+    const r = await h.run('job-9', 1, envelope(job(art()), [f.ci]));
+    expect(r.details['ija:reason']).toBe('job-id-mismatch');
+    expect(r.status).toBe('SUCCEEDED');
+    expect(h.documents).toEqual([expect.objectContaining({ file: join(dir, 'gate-stage', '_', 'job-9-1', 'fw', 'fw.bin') })]);
+  });
 });

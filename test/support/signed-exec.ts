@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Execution } from '../../src/agent/execution';
 import type { ExecutionEvent, RunMode } from '../../src/agent/execution';
 import { mapRegistry } from '../../src/agent/registry';
+import type { ArtifactStager } from '../../src/agent/signed/artifacts';
 import { TrustGate } from '../../src/agent/signed/gate';
 import { Ledger } from '../../src/agent/signed/ledger';
 import { TrustHolder } from '../../src/agent/signed/trust-holder';
@@ -32,6 +33,8 @@ export interface GateSetup {
   /** Effective-time inputs: the agent's wall clock (ms) and its build time (s). */
   systemNowMs?: number;
   buildTime?: number;
+  /** Downloads artifacts (default: none; an envelope with artifacts then cannot run). */
+  artifacts?: ArtifactStager;
 }
 
 export interface RunOpts {
@@ -54,6 +57,8 @@ export interface RunOutcome {
 export class SignedHarness {
   /** Handler names in the order they started. */
   readonly started: string[] = [];
+  /** The document each started handler was given. */
+  readonly documents: unknown[] = [];
   private result: HandlerResult = { status: 'SUCCEEDED' };
 
   private constructor(
@@ -94,6 +99,7 @@ export class SignedHarness {
       trust,
       ledger,
       log,
+      ...(s.artifacts ? { artifacts: s.artifacts } : {}),
       nowMs: () => s.systemNowMs ?? NOW * 1000,
     });
   }
@@ -101,8 +107,9 @@ export class SignedHarness {
   private handler(name: string): JobHandler {
     return {
       name,
-      run: () => {
+      run: (ctx) => {
         this.started.push(name);
+        this.documents.push(ctx.document);
         return Promise.resolve(this.result);
       },
     };

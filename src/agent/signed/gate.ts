@@ -80,7 +80,7 @@ export class TrustGate {
     const details = verdictDetails(v, { 'ija:clock': ctx.clock });
     const audit = this.o.mode === 'audit';
     this.o.log.warn({ jobId: input.jobId, reason: v.reason, detail: v.detail, kids: v.kids, mode: this.o.mode }, audit ? 'signature checks failed (audit mode: running anyway)' : 'job document refused');
-    if (audit) return { run: true, document: v.payload?.doc ?? input.document, details };
+    if (audit) return this.auditRun(v, details, input);
     const p = v.payload;
     if (p !== undefined) {
       // An authentic envelope, once REJECTED, never runs (whatever job it comes under later).
@@ -90,6 +90,20 @@ export class TrustGate {
       });
     }
     return { run: false, status: 'REJECTED', details };
+  }
+
+  /**
+   * Audit mode runs what enforce would refuse. An authentic envelope's doc still runs with its
+   * artifacts on disk, never with `${artifact:…}` left in it: without the files it cannot run (FAILED).
+   */
+  private async auditRun(v: Verdict & { ok: false }, details: Details, input: GateInput): Promise<GateResult> {
+    const p = v.payload;
+    if (p === undefined) return { run: true, document: input.document, details };
+    const cannot = (why: string): GateResult => ({ run: false, status: 'FAILED', details: { ...details, 'ija:detail': `${details['ija:detail'] ?? ''}; cannot run without the signed artifacts${why}` } });
+    if (v.reason === 'artifact-digest-mismatch') return cannot('');
+    const staged = await this.stage(p, input);
+    if (!staged.ok) return cannot(`: ${staged.detail}`);
+    return { run: true, document: staged.document, details, ...(staged.cleanup ? { cleanup: staged.cleanup } : {}) };
   }
 
   async check(input: GateInput): Promise<GateResult> {
