@@ -20,7 +20,7 @@ export interface StagerOptions {
   /** `{stateDirectory}/artifacts`: emptied on open. */
   root: string;
   network: Pick<Dialer, 'connect'>;
-  /** Trusted besides the system store: the agent's `tls.rootCaFile` (on AWS the Amazon root CA, which also anchors S3). */
+  /** Trusted besides Node's built-in public CAs: the agent's `tls.rootCaFile` (on AWS the Amazon root CA, which also anchors S3). */
   caFile?: string;
   log: Logger;
   idleTimeoutMs?: number;

@@ -1,9 +1,10 @@
 /**
  * One artifact download (docs/SIGNING.md, "Artifacts"): HTTPS GET through the agent's Dialer (its
- * proxy when one applies), TLS verified against the system store plus the agent's root CA, streamed
- * into a new 0600 file while the bytes are counted and hashed. It stops at the signed size + 1 byte.
+ * proxy when one applies), TLS verified against Node's built-in public CAs plus the agent's root CA,
+ * streamed into a new 0600 file while the bytes are counted and hashed. It stops at the signed size
+ * + 1 byte.
  *
- * Two ways to end badly, with different verdicts (SIGNED-JOBS.md §5.4): the complete response is not
+ * Two ways to end badly, with different verdicts: the complete response is not
  * the signed file — more bytes than signed, a Content-Length other than the signed size, or the
  * wrong SHA-256 — which throws `TrustError('artifact-digest-mismatch')` (REJECTED, never retried);
  * anything that kept the complete response from arriving — refused connection, TLS failure, an HTTP
