@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinHandlers } from '../../handlers/_builtins';
+import { identityPaths } from '../config/identity-paths';
 import type { AgentConfig, TrustConfig } from '../config/types';
 import { createDeviceClientHandler } from '../handlers/device-client';
 import { chooseHandler, DEVICE_CLIENT_HANDLER } from '../handlers/document';
@@ -95,7 +96,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   const transport = createTransport({
     transport: m.transport,
     // The PIN is read here, once, from its file or environment variable; it never reaches a log.
-    ...(p11 ? { pkcs11: { library: p11.library, keyLabel: p11.keyLabel, pin: readPin(p11, o.env ?? process.env), ...(p11.tokenLabel !== undefined ? { tokenLabel: p11.tokenLabel } : {}), ...(p11.slotId !== undefined ? { slotId: p11.slotId } : {}) } } : {}),
+    ...(p11 ? { pkcs11: { library: p11.library, keyLabel: p11.keyLabel, ...keyLabelFileOf(config), pin: readPin(p11, o.env ?? process.env), ...(p11.tokenLabel !== undefined ? { tokenLabel: p11.tokenLabel } : {}), ...(p11.slotId !== undefined ? { slotId: p11.slotId } : {}) } } : {}),
     host: m.endpoint,
     port: m.port,
     clientId: m.clientId,
@@ -145,4 +146,9 @@ async function createGate(config: AgentConfig, t: TrustConfig, log: Logger, netw
   const artifacts = await ArtifactStager.open({ root: join(config.stateDirectory, 'artifacts'), network, caFile: config.tls.rootCaFile, log: log.child({ component: 'artifacts' }) });
   log.info({ mode: t.mode, trustVersion: trust.current.version, labels: t.labels, allowUnsigned: t.allowUnsigned.map((a) => a.handler) }, 'signed job documents required');
   return new TrustGate({ thingName: config.thingName, labels: t.labels, mode: t.mode, allowUnsigned: t.allowUnsigned, buildTime: buildTime(), trust, ledger, artifacts, log: log.child({ component: 'trust' }) });
+}
+
+/** A provisioned device follows the token key a rotation switched to (identity/key-label). */
+function keyLabelFileOf(config: AgentConfig): { keyLabelFile?: string } {
+  return config.provisioning ? { keyLabelFile: identityPaths(config.stateDirectory).keyLabel } : {};
 }

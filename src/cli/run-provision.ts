@@ -7,6 +7,7 @@ import type { AgentConfig } from '../config/types';
 import { identityPaths, readIdentity } from '../identity/layout';
 import { ensureIdentity } from '../identity/provision';
 import { recoverRotation } from '../identity/rotation-files';
+import { tokenKeyRemover } from '../identity/rotate';
 import { AbortedError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { SdNotifier } from '../lib/sd-notify';
@@ -21,7 +22,7 @@ export interface ProvisionRunOptions {
 /** True when the device has its identity; false when a stop signal came first. */
 export async function ensureProvisioned(cfg: AgentConfig, o: ProvisionRunOptions): Promise<boolean> {
   const paths = identityPaths(cfg.stateDirectory);
-  const settled = await recoverRotation(paths);
+  const settled = await recoverRotation(paths, tokenKeyRemover(cfg, o.env));
   if (settled) o.log.warn({ outcome: settled }, 'an interrupted certificate rotation was settled');
   if (await readIdentity(paths)) return true;
   const stop = new AbortController();

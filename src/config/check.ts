@@ -8,7 +8,7 @@ import { constants, promises as fsp, readFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../lib/errors';
 import { certMatchesKey } from '../lib/certs';
-import { identityPaths, readIdentitySync } from './identity-paths';
+import { activeKeyLabel, identityPaths, readIdentitySync } from './identity-paths';
 import type { AgentConfig } from './types';
 
 export interface CheckResult {
@@ -270,7 +270,9 @@ async function checkPkcs11(r: Report, cfg: AgentConfig, opts: CheckOptions): Pro
     if ((pin ?? '') === '') r.warn('pkcs11.pinEnv', `${p11.pinEnv} is not set here; the service's environment must set it`);
   }
   if (!opts.pkcs11Probe || !libraryOk || pin === undefined || pin === '') return;
-  const { library, tokenLabel, slotId, keyLabel } = p11;
+  const { library, tokenLabel, slotId } = p11;
+  // After a rotation the certificate belongs to the token key the rotation made (identity/key-label).
+  const keyLabel = cfg.provisioning ? activeKeyLabel(identityPaths(cfg.stateDirectory), p11.keyLabel, (f) => readFileSync(f, 'utf8')) : p11.keyLabel;
   const probe = { library, keyLabel, pin, certificateFile: cfg.tls.certificateFile };
   try {
     await opts.pkcs11Probe({ ...probe, ...(tokenLabel !== undefined ? { tokenLabel } : {}), ...(slotId !== undefined ? { slotId } : {}) });

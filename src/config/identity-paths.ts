@@ -20,6 +20,13 @@ export interface IdentityPaths {
   nextCertificate: string;
   previousKey: string;
   previousCertificate: string;
+  /**
+   * With pkcs11: the label of the token key in use, once a rotation has made a new one (absent:
+   * pkcs11.keyLabel). The token-key counterparts of private.key, next.key and previous.key.
+   */
+  keyLabel: string;
+  nextKeyLabel: string;
+  previousKeyLabel: string;
 }
 
 export function identityPaths(stateDirectory: string): IdentityPaths {
@@ -37,6 +44,9 @@ export function identityPaths(stateDirectory: string): IdentityPaths {
     nextCertificate: p('next.certificate.pem'),
     previousKey: p('previous.key'),
     previousCertificate: p('previous.certificate.pem'),
+    keyLabel: p('key-label'),
+    nextKeyLabel: p('next.key-label'),
+    previousKeyLabel: p('previous.key-label'),
   };
 }
 
@@ -52,6 +62,8 @@ export interface IdentityRecord {
   key: 'file' | 'pkcs11' | 'aws';
   /** Set by a rotation: the certificate this one replaced (the operator retires it). */
   previousCertificateId?: string;
+  /** With pkcs11, set by a rotation: the label of the token key of this certificate. */
+  keyLabel?: string;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -74,5 +86,15 @@ export function readIdentitySync(paths: IdentityPaths, read: (f: string) => stri
     return parseIdentity(read(paths.record));
   } catch {
     return undefined;
+  }
+}
+
+/** The token key label in use: the one a rotation recorded in key-label, else `configured`. */
+export function activeKeyLabel(paths: IdentityPaths, configured: string, read: (f: string) => string): string {
+  try {
+    const label = read(paths.keyLabel).trim();
+    return label === '' ? configured : label;
+  } catch {
+    return configured;
   }
 }

@@ -92,13 +92,9 @@ function withStoreHint(err: IdentityError): IdentityError {
   );
 }
 
-/**
- * The ID of the private key labelled `k.label`. `pkcs11-tool --sign` picks its key by ID only and
- * ignores `--label`, so a token that holds another key (the device's first one, a claim key) would
- * otherwise sign with whichever private key it lists first.
- */
-async function privateKeyId(k: TokenKey): Promise<string> {
-  const listing = await runTool(k, 'listing the keys', ['--login', '--pin', `env:${PIN_VAR}`, '--list-objects', '--type', 'privkey']);
+/** The ID of the `type` object labelled `k.label`, or undefined when the token has none. */
+async function objectId(k: TokenKey, type: 'privkey' | 'pubkey'): Promise<string | undefined> {
+  const listing = await runTool(k, 'listing the keys', ['--login', '--pin', `env:${PIN_VAR}`, '--list-objects', '--type', type]);
   let label: string | undefined;
   for (const line of listing.split('\n')) {
     const m = /^\s*(label|ID):\s*(.*?)\s*$/.exec(line);
@@ -106,7 +102,31 @@ async function privateKeyId(k: TokenKey): Promise<string> {
     if (m[1] === 'label') label = m[2];
     else if (label === k.label && m[2]) return m[2];
   }
-  throw new IdentityError(`the token has no private key labelled ${k.label}`);
+  return undefined;
+}
+
+/**
+ * The ID of the private key labelled `k.label`. `pkcs11-tool --sign` picks its key by ID only and
+ * ignores `--label`, so a token that holds another key (the device's first one, a claim key) would
+ * otherwise sign with whichever private key it lists first.
+ */
+async function privateKeyId(k: TokenKey): Promise<string> {
+  const id = await objectId(k, 'privkey');
+  if (id === undefined) throw new IdentityError(`the token has no private key labelled ${k.label}`);
+  return id;
+}
+
+/** Destroys the key pair labelled `k.label` (by ID, as with signing); nothing to do when it is gone. */
+export async function deleteTokenKey(k: TokenKey): Promise<void> {
+  for (const type of ['privkey', 'pubkey'] as const) {
+    const id = await objectId(k, type);
+    if (id !== undefined) await runTool(k, `deleting the ${type}`, ['--login', '--pin', `env:${PIN_VAR}`, '--delete-object', '--type', type, '--id', id]);
+  }
+}
+
+/** Whether the token holds a private key labelled `k.label`. */
+export async function hasTokenKey(k: TokenKey): Promise<boolean> {
+  return (await objectId(k, 'privkey')) !== undefined;
 }
 
 /** ECDSA P-256 over SHA-256, computed inside the token: the raw r‖s WebCrypto returns. */

@@ -5,13 +5,14 @@
  * (the transport reconnects with the shared backoff and a fresh session, as the mqtt.js one does).
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type * as Sdk from 'aws-iot-device-sdk-v2';
 import { errorMessage } from '../lib/errors';
 import { classifyCrtError, connackRefusal } from './crt-errors';
 import { releaseNative, type CrtModules } from './crt-load';
 import { crtProxyOptions } from './crt-proxy';
 import { TransportError } from './errors';
-import type { IncomingMessage, QoS, TransportOptions } from './types';
+import type { IncomingMessage, Pkcs11TransportOptions, QoS, TransportOptions } from './types';
 
 export interface SessionHandlers {
   onMessage(msg: IncomingMessage): void;
@@ -35,13 +36,23 @@ function where(o: TransportOptions): string {
   return `${o.host}:${o.port}`;
 }
 
+/** The label to connect with now: the key-label file (rewritten by a rotation), else keyLabel. */
+function keyLabelNow(p: Pkcs11TransportOptions): string {
+  if (p.keyLabelFile === undefined) return p.keyLabel;
+  try {
+    return readFileSync(p.keyLabelFile, 'utf8').trim() || p.keyLabel;
+  } catch {
+    return p.keyLabel;
+  }
+}
+
 /** PKCS#11 options for the builders; the library handle is shared by all sessions of a transport. */
 function pkcs11Options(o: TransportOptions, lib: Sdk.io.Pkcs11Lib): Sdk.io.TlsContextOptions.Pkcs11Options {
   const p = o.pkcs11!;
   return {
     pkcs11_lib: lib,
     user_pin: p.pin,
-    private_key_object_label: p.keyLabel,
+    private_key_object_label: keyLabelNow(p),
     cert_file_path: o.tls.certificateFile,
     ...(p.tokenLabel !== undefined ? { token_label: p.tokenLabel } : {}),
     ...(p.slotId !== undefined ? { slot_id: p.slotId } : {}),

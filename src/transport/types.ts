@@ -11,6 +11,11 @@ export interface Pkcs11TransportOptions {
   tokenLabel?: string;
   slotId?: number;
   keyLabel: string;
+  /**
+   * A file naming the key label to use instead, read at every connection attempt (a certificate
+   * rotation switches to a new token key by rewriting it); missing or empty: keyLabel.
+   */
+  keyLabelFile?: string;
   /** User PIN, read from pinFile/pinEnv at start-up (see readPin); never from the config file. */
   pin: string;
 }

@@ -9,14 +9,15 @@
  * mid-rotation.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateJobCommand, DescribeCertificateCommand, DescribeJobExecutionCommand } from '@aws-sdk/client-iot';
 import { certMatchesKey } from '../../src/lib/certs';
 import { createCa } from '../../src/lib/pki';
-import { createSoftHsmToken } from '../support/softhsm';
+import { createSoftHsmToken, tokenKeyLabels } from '../support/softhsm';
+import type { SoftHsmToken } from '../support/softhsm';
 import { AgentProcess, BIN } from '../support/agent-proc';
 import type { LogLine } from '../support/agent-proc';
 import { handlerRuns } from './helpers';
@@ -173,28 +174,89 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('provisioning on %s', (kind
   });
 
   if (kind === 'embedded') {
-    it('enrols with the key made inside a PKCS#11 token (SoftHSM) and connects with it through aws-crt', async () => {
-      const token = await createSoftHsmToken(join(fleet.dir, 'hsm'), await createCa({ commonName: 'unused' }), 'unused');
-      const pinFile = join(fleet.dir, 'hsm', 'pin');
-      await writeFile(pinFile, `${token.pin}\n`, { mode: 0o600 });
+    describe('with the key inside a PKCS#11 token (SoftHSM, aws-crt)', () => {
+      let token: SoftHsmToken;
+      let d: DeviceSetup;
+      let p: AgentProcess;
       const serial = 'gw-embedded-p11';
-      const d = await deviceConfig(fleet, 'embedded-p11', {
-        serial,
-        extra: {
-          mqtt: { endpoint: fleet.host, port: fleet.port, keepAliveSeconds: 30, transport: 'aws-crt' },
-          pkcs11: { library: token.library, tokenLabel: token.tokenLabel, keyLabel: 'provisioned-key', pinFile },
-        },
-      });
-      const p = new AgentProcess(['run', '--config', d.configFile], token.env);
-      procs.push(p);
-      await p.waitForLog(msg('provisioning: identity installed'), 90_000);
-      await p.waitForLog(reported('fleet-embedded'), 90_000);
-      expect(identityOf(d.stateDir)).toMatchObject({ thingName: serial, key: 'pkcs11' });
-      // The key never left the token: no key file was ever written.
-      expect(['private.key', 'pending.key'].filter((f) => existsSync(join(d.stateDir, 'identity', f)))).toEqual([]);
-      await stop(p);
-      // aws-crt plus pkcs11-tool processes: well past the default 60 s on a loaded machine.
-    }, 180_000);
+      const startToken = (): AgentProcess => {
+        const a = new AgentProcess(['run', '--config', d.configFile], token.env);
+        procs.push(a);
+        return a;
+      };
+      const keyLabelFile = (): string => readFileSync(join(d.stateDir, 'identity', 'key-label'), 'utf8').trim();
+      const rotate = async (jobId: string, templateName: string): Promise<{ status?: string; details: Record<string, string> }> => {
+        await fleet.iot.send(new CreateJobCommand({ jobId, targets: [THING(serial)], document: JSON.stringify({ operation: 'rotate-certificate', templateName }) }));
+        await p.waitForLog(reported(jobId), 150_000);
+        return execution(jobId, serial);
+      };
+      const jobsStillWork = async (jobId: string): Promise<void> => {
+        await fleet.iot.send(new CreateJobCommand({ jobId, targets: [THING(serial)], document: JSON.stringify({ operation: 'record' }) }));
+        await p.waitForLog(reported(jobId), 90_000);
+        expect((await execution(jobId, serial)).status).toBe('SUCCEEDED');
+      };
+
+      it('enrols with the key made inside a PKCS#11 token (SoftHSM) and connects with it through aws-crt', async () => {
+        token = await createSoftHsmToken(join(fleet.dir, 'hsm'), await createCa({ commonName: 'unused' }), 'unused');
+        const pinFile = join(fleet.dir, 'hsm', 'pin');
+        await writeFile(pinFile, `${token.pin}\n`, { mode: 0o600 });
+        d = await deviceConfig(fleet, 'embedded-p11', {
+          serial,
+          extra: {
+            mqtt: { endpoint: fleet.host, port: fleet.port, keepAliveSeconds: 30, transport: 'aws-crt' },
+            pkcs11: { library: token.library, tokenLabel: token.tokenLabel, keyLabel: 'provisioned-key', pinFile },
+          },
+        });
+        p = startToken();
+        await p.waitForLog(msg('provisioning: identity installed'), 90_000);
+        await p.waitForLog(reported('fleet-embedded'), 90_000);
+        expect(identityOf(d.stateDir)).toMatchObject({ thingName: serial, key: 'pkcs11' });
+        // The key never left the token: no key file was ever written.
+        expect(['private.key', 'pending.key'].filter((f) => existsSync(join(d.stateDir, 'identity', f)))).toEqual([]);
+        // aws-crt plus pkcs11-tool processes: well past the default 60 s on a loaded machine.
+      }, 180_000);
+
+      it('rotates by job with a new key made in the token; the old key object is destroyed after the commit', async () => {
+        const old = identityOf(d.stateDir).certificateId;
+        const ex = await rotate('rotate-p11', 'Rotate');
+        const now = identityOf(d.stateDir);
+        expect(ex).toEqual({ status: 'SUCCEEDED', details: { certificateId: now.certificateId, previousCertificateId: old } });
+        expect(now.keyLabel).toMatch(/^provisioned-key\./);
+        expect(keyLabelFile()).toBe(now.keyLabel);
+        // The device key before, 'device-key' from the token's set-up, and the new one: the old one is gone.
+        expect(await tokenKeyLabels(token)).toEqual(['device-key', now.keyLabel].sort());
+        expect(readdirSync(join(d.stateDir, 'identity')).filter((f) => /previous|next|rotation|private\.key/.test(f))).toEqual([]);
+        await jobsStillWork('after-rotate-p11');
+      }, 300_000);
+
+      it('rolls back a token rotation whose certificate is left INACTIVE: the new key object is destroyed', async () => {
+        const before = identityOf(d.stateDir);
+        const ex = await rotate('rotate-p11-inactive', 'RotateInactive');
+        expect(ex.status).toBe('FAILED');
+        expect(ex.details.reason).toMatch(/did not connect and work .*rolled back to/);
+        expect(identityOf(d.stateDir)).toMatchObject({ certificateId: before.certificateId, keyLabel: before.keyLabel });
+        expect(keyLabelFile()).toBe(before.keyLabel);
+        expect(await tokenKeyLabels(token)).toEqual(['device-key', before.keyLabel!].sort());
+        await jobsStillWork('after-rollback-p11');
+      }, 300_000);
+
+      it('kill -9 during a token rotation, then a restart: one working identity, one key object for it', async () => {
+        await fleet.iot.send(new CreateJobCommand({ jobId: 'rotate-p11-kill', targets: [THING(serial)], document: JSON.stringify({ operation: 'rotate-certificate', templateName: 'Rotate' }) }));
+        await p.waitForLog(msg('rotation: reconnecting with the new certificate'), 150_000);
+        await stop(p, 'SIGKILL');
+        p = startToken();
+        await p.waitForLog(reported('rotate-p11-kill'), 150_000);
+        const ex = await execution('rotate-p11-kill', serial);
+        const now = identityOf(d.stateDir);
+        if (ex.status === 'SUCCEEDED') expect(ex.details.certificateId).toBe(now.certificateId);
+        else expect(ex).toMatchObject({ status: 'FAILED', details: { reason: expect.stringContaining('interrupted by a restart') } });
+        expect(keyLabelFile()).toBe(now.keyLabel);
+        expect(await tokenKeyLabels(token)).toEqual(['device-key', now.keyLabel!].sort());
+        expect(existsSync(join(d.stateDir, 'identity', 'rotation.json'))).toBe(false);
+        await jobsStillWork('after-kill-p11');
+        await stop(p);
+      }, 300_000);
+    });
   }
 
   it('a crash after RegisterThing before the files are written resumes from the registration, offline', async () => {

@@ -105,3 +105,9 @@ export async function createSoftHsmToken(
   await writeFile(certificateFile, certPem);
   return { conf, library: SOFTHSM_LIB, tokenLabel, keyLabel, pin, soPin, certificateFile, env };
 }
+
+/** The labels of the private keys in the token, sorted (what a rotation may leave behind). */
+export async function tokenKeyLabels(token: SoftHsmToken): Promise<string[]> {
+  const out = await tool('pkcs11-tool', ['--module', token.library, '--token-label', token.tokenLabel, '--login', '--pin', token.pin, '--list-objects', '--type', 'privkey'], token.env);
+  return [...out.matchAll(/^\s*label:\s*(.*?)\s*$/gm)].map((m) => m[1] ?? '').sort();
+}

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/load';
 import type { ProvisioningConfig } from '../../src/config/types';
 import { csrFor, generateKeyPem } from '../../src/identity/keys';
 import { identityPaths, writeJson, ensureIdentityDir } from '../../src/identity/layout';
+import { activeKeyLabel } from '../../src/config/identity-paths';
 import type { IdentityRecord } from '../../src/identity/layout';
 import { claimClientId, resolveParameters } from '../../src/identity/parameters';
 import { tokenUsable, TOKEN_USABLE_MS } from '../../src/identity/progress';
@@ -174,8 +175,66 @@ describe('rotation recovery after a crash at each step', () => {
   });
 
   it('commit names the new certificate and the one it replaced', async () => {
-    const next = await commitNext(paths, identity, newId);
+    const next = await commitNext(paths, identity, { ...rec, phase: 'registered', newCertificateId: newId });
     expect(next).toMatchObject({ certificateId: newId, previousCertificateId: oldId, thingName: 'gw-1' });
     expect(JSON.parse(readFileSync(paths.record, 'utf8'))).toMatchObject({ certificateId: newId });
+  });
+});
+
+describe('token key rotation (pkcs11): key-label files and which token key is destroyed', () => {
+  const oldId = 'a'.repeat(64);
+  const newId = 'b'.repeat(64);
+  let paths: ReturnType<typeof identityPaths>;
+  const identity: IdentityRecord = { thingName: 'gw-1', certificateId: oldId, templateName: 'Fleet', deviceConfiguration: {}, provisionedAt: 'x', key: 'pkcs11' };
+  const rec: RotationRecord = { phase: 'registered', jobId: 'rot-1', templateName: 'Rotate', oldCertificateId: oldId, newCertificateId: newId, startedAt: 'x', token: { oldLabel: 'dev', newLabel: 'dev.2' } };
+  let removed: string[];
+  const remove = async (label: string): Promise<void> => {
+    removed.push(label);
+  };
+
+  beforeEach(async () => {
+    removed = [];
+    paths = identityPaths(dir);
+    await ensureIdentityDir(paths);
+    writeFileSync(paths.certificateFile, 'OLD CERT');
+    await writeJson(paths.record, identity);
+    writeFileSync(paths.nextCertificate, 'NEW CERT');
+    writeFileSync(paths.nextKeyLabel, 'dev.2\n');
+  });
+  const label = (): string => activeKeyLabel(paths, 'dev', (f) => readFileSync(f, 'utf8'));
+
+  it('switching points key-label at the new key; a crash then restores the old label and destroys the new key', async () => {
+    expect(label()).toBe('dev');
+    await switchToNext(paths, rec);
+    expect([readFileSync(paths.certificateFile, 'utf8'), label()]).toEqual(['NEW CERT', 'dev.2']);
+    await expect(recoverRotation(paths, remove)).resolves.toBe('rolled-back');
+    expect([readFileSync(paths.certificateFile, 'utf8'), label()]).toEqual(['OLD CERT', 'dev']);
+    expect(removed).toEqual(['dev.2']);
+    expect(existsSync(paths.previousKeyLabel)).toBe(false);
+  });
+
+  it('a crash before the switch abandons the rotation and destroys the new key only', async () => {
+    await writeRotation(paths, rec);
+    await expect(recoverRotation(paths, remove)).resolves.toBe('abandoned');
+    expect(label()).toBe('dev');
+    expect(removed).toEqual(['dev.2']);
+  });
+
+  it('commit records the new label and destroys the old key only after identity.json names the new certificate', async () => {
+    await switchToNext(paths, rec);
+    const seen: string[] = [];
+    const next = await commitNext(paths, identity, rec, async (l) => {
+      seen.push(`${l}:${(JSON.parse(readFileSync(paths.record, 'utf8')) as IdentityRecord).certificateId}`);
+    });
+    expect(next).toMatchObject({ certificateId: newId, keyLabel: 'dev.2' });
+    expect(seen).toEqual([`dev:${newId}`]);
+    expect(label()).toBe('dev.2');
+  });
+
+  it('committed but not cleaned up: the old key is destroyed at the next start', async () => {
+    await switchToNext(paths, rec);
+    await writeJson(paths.record, { ...identity, certificateId: newId });
+    await expect(recoverRotation(paths, remove)).resolves.toBe('committed');
+    expect([label(), removed]).toEqual(['dev.2', ['dev']]);
   });
 });
