@@ -68,10 +68,28 @@ async function readPublicKey(k: TokenKey): Promise<Buffer | undefined> {
 export async function ensureTokenKey(k: TokenKey): Promise<Buffer> {
   const have = await readPublicKey(k);
   if (have) return have;
-  await runTool(k, 'generating a key in the token', ['--login', '--pin', `env:${PIN_VAR}`, '--keypairgen', '--key-type', 'EC:prime256v1', '--label', k.label, '--id', randomBytes(8).toString('hex')]);
+  try {
+    await runTool(k, 'generating a key in the token', ['--login', '--pin', `env:${PIN_VAR}`, '--keypairgen', '--key-type', 'EC:prime256v1', '--label', k.label, '--id', randomBytes(8).toString('hex')]);
+  } catch (err) {
+    throw withStoreHint(err as IdentityError);
+  }
   const made = await readPublicKey(k);
   if (!made) throw new IdentityError(`the token made no readable public key for label ${k.label}`);
   return made;
+}
+
+/**
+ * SoftHSM and tpm2-pkcs11 keep a token's objects in files. When their store cannot be written (the
+ * service's file system is read-only there, as under a hardened systemd unit without
+ * ReadWritePaths) key generation fails with a bare CKR_GENERAL_ERROR / CKR_DEVICE_ERROR that names
+ * no cause; say where to look.
+ */
+function withStoreHint(err: IdentityError): IdentityError {
+  if (!/CKR_(GENERAL_ERROR|DEVICE_ERROR|FUNCTION_FAILED)/.test(err.message)) return err;
+  return new IdentityError(
+    `${err.message} (a token that keeps its objects in files needs its store writable by the agent: SoftHSM's tokendir, tpm2-pkcs11's store; under systemd, the unit's ReadWritePaths=: systemd/README.md, installed as /usr/share/doc/iot-jobs-agent/systemd.md)`,
+    { cause: err },
+  );
 }
 
 /** The ID of the `type` object labelled `k.label`, or undefined when the token has none. */

@@ -112,7 +112,7 @@ export class CloseClassifier {
       const again = recent.find((p) => `${p.operation} ${p.topic}` === closedOn);
       this.closedOn = again ? closedOn : key;
       if (!again) return { kind: 'lost' };
-      return { kind: 'denied', denial: denialOf(again, `the broker closed the connection ${c.closedAt - again.sentAt} ms after our ${again.operation}, before acknowledging it, on two connections in a row`, true) };
+      return { kind: 'denied', denial: denialOf(again, `the broker closed the connection ${Math.round(c.closedAt - again.sentAt)} ms after our ${again.operation}, before acknowledging it, on two connections in a row`, true) };
     }
     const young = c.closedAt - c.connectedAt < YOUNG_CONNECTION_MS;
     this.bareCloses = young ? this.bareCloses + 1 : 0;

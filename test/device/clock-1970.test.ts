@@ -11,6 +11,7 @@ import { createJob } from '../e2e/helpers';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { Device, GATES, UNIT, debName, releaseFile } from './support/device';
+import { TOOL_PACKAGES } from './support/rootfs';
 
 const THING = 'device-clock';
 const CLOCK = `${GATES}/clock`;
@@ -22,7 +23,7 @@ jest.setTimeout(300_000);
 
 beforeAll(async () => {
   stack = await startStack({ things: [THING] });
-  dev = await Device.boot(stack, THING, { rootfs: { extraPackages: ['faketime'] } });
+  dev = await Device.boot(stack, THING, { rootfs: { extraPackages: TOOL_PACKAGES } });
 });
 afterAll(async () => {
   await dev?.stop();

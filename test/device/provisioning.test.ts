@@ -5,32 +5,39 @@
  * against the sim on its embedded broker (which refuses certificates that are not registered and
  * ACTIVE, and answers the provisioning API only to the connection that asked), joins the template's
  * thing group, and runs the CONTINUOUS group job created before the device existed. A restart of the
- * unit uses the identity on disk and has no certificate made.
+ * unit uses the identity on disk and has no certificate made. The same with the device key made
+ * inside a SoftHSM token, which the unit's sandbox must leave writable.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateJobCommand, DescribeCertificateCommand, ListThingPrincipalsCommand, ListThingsInThingGroupCommand } from '@aws-sdk/client-iot';
 import { certMatchesKey } from '../../src/lib/certs';
 import { certificateCount, startFleet } from '../e2e/provisioning-support';
 import type { Fleet } from '../e2e/provisioning-support';
-import { CONFIG, Device, STATE_DIR, debName, installIntoImage, releaseFile } from './support/device';
+import { CONFIG, Device, STATE_DIR, UNIT, debName, installIntoImage, releaseFile } from './support/device';
+import { TOOL_PACKAGES } from './support/rootfs';
 
-/** The thing's name comes from the device's serial number (the Fleet template's SerialNumber parameter). */
-const SERIAL = 'gw-image-0042';
 const JOB = 'fleet-first-boot';
 const ETC = '/etc/iot-jobs-agent';
 const SERIAL_FILE = '/etc/device-serial';
 const IDENTITY = `${STATE_DIR}/identity`;
+const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so';
+const TOKEN = { label: 'device', pin: '4711', soPin: '0815', keyLabel: 'device-key' };
+/** The unit as it was before it kept the token stores writable: a drop-in that empties ReadWritePaths. */
+const NO_TOKEN_STORE = 'no-token-store';
 
 let fleet: Fleet;
-let dev: Device;
-let certsBeforeBoot = 0;
 
 jest.setTimeout(240_000);
 
-/** What the image carries, as docs/INSTALL.md §10 lays it out: the claim, its key (root only), the CA, agent.json. */
-async function buildImage(root: string): Promise<void> {
+/**
+ * What the image carries, as docs/INSTALL.md §10 lays it out: the claim, its key (root only), the CA,
+ * agent.json, and the device's serial number (written at the factory, the one thing that differs
+ * between devices). With `token`, a SoftHSM token initialised in the image and the key to be made there.
+ */
+async function buildImage(root: string, serial: string, token: boolean): Promise<void> {
   await installIntoImage(root, releaseFile(debName('amd64')));
   const etc = join(root, ETC);
   await mkdir(etc, { recursive: true });
@@ -39,9 +46,8 @@ async function buildImage(root: string): Promise<void> {
   await copyFile(fleet.claim.privateKeyFile, join(etc, 'claim.key'));
   await chmod(join(etc, 'claim.key'), 0o600);
   await copyFile(fleet.caFile, join(etc, 'root-ca.pem'));
-  // Written at the factory, one per device: the one thing that differs between images.
-  await writeFile(join(root, SERIAL_FILE), `${SERIAL}\n`);
-  const config = {
+  await writeFile(join(root, SERIAL_FILE), `${serial}\n`);
+  const config: Record<string, unknown> = {
     mqtt: { endpoint: fleet.host, port: fleet.port, keepAliveSeconds: 30 },
     tls: { rootCaFile: `${ETC}/root-ca.pem` },
     provisioning: {
@@ -55,30 +61,69 @@ async function buildImage(root: string): Promise<void> {
     stateDirectory: STATE_DIR,
     log: { level: 'debug' },
   };
+  if (token) {
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    execFileSync('chroot', [root, 'softhsm2-util', '--init-token', '--free', '--label', TOKEN.label, '--pin', TOKEN.pin, '--so-pin', TOKEN.soPin], { env });
+    await writeFile(join(etc, 'pin'), `${TOKEN.pin}\n`, { mode: 0o600 });
+    config.mqtt = { ...(config.mqtt as object), transport: 'aws-crt' };
+    config.pkcs11 = { library: SOFTHSM, tokenLabel: TOKEN.label, keyLabel: TOKEN.keyLabel, pinFile: `${ETC}/pin` };
+    const dropIns = join(root, `/etc/systemd/system/${UNIT}.d`);
+    await mkdir(dropIns, { recursive: true });
+    await writeFile(join(dropIns, `${NO_TOKEN_STORE}.conf`), '[Service]\nReadWritePaths=\n');
+  }
   await writeFile(join(root, CONFIG), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o640 });
   await chmod(join(root, CONFIG), 0o640);
 }
 
+function identityOf(dev: Device): Record<string, string> {
+  return JSON.parse(readFileSync(dev.c.path(`${IDENTITY}/identity.json`), 'utf8')) as Record<string, string>;
+}
+
+/** The service side: the thing is in the template's group and has exactly this certificate, ACTIVE. */
+async function expectEnrolled(thing: string, certificateId: string): Promise<void> {
+  const cert = await fleet.iot.send(new DescribeCertificateCommand({ certificateId }));
+  expect(cert.certificateDescription?.status).toBe('ACTIVE');
+  const principals = await fleet.iot.send(new ListThingPrincipalsCommand({ thingName: thing }));
+  expect(principals.principals).toEqual([cert.certificateDescription?.certificateArn]);
+  const members = await fleet.iot.send(new ListThingsInThingGroupCommand({ thingGroupName: 'fleet' }));
+  expect(members.things).toContain(thing);
+}
+
+async function expectGroupJobDone(dev: Device): Promise<void> {
+  const done = await dev.waitForJob(JOB, 'SUCCEEDED');
+  expect(done.details.stdout).toBe(`enrolled as ${dev.thing}`);
+  expect(dev.statusChanges(JOB)).toEqual(['IN_PROGRESS', 'SUCCEEDED']);
+}
+
 beforeAll(async () => {
   fleet = await startFleet('embedded');
-  // The job exists before the device does: it reaches the device because the template puts the thing in "fleet".
+  // The job exists before any device does: it reaches each one because the template puts its thing in "fleet".
   await fleet.iot.send(
     new CreateJobCommand({
       jobId: JOB,
       targets: ['arn:aws:iot:us-east-1:123456789012:thinggroup/fleet'],
       targetSelection: 'CONTINUOUS',
-      document: JSON.stringify({ operation: 'exec', command: ['sh', '-c', 'echo enrolled as $(cat /etc/device-serial)'] }),
+      document: JSON.stringify({ operation: 'exec', command: ['sh', '-c', `echo enrolled as $(cat ${SERIAL_FILE})`] }),
     }),
   );
-  certsBeforeBoot = await certificateCount(fleet.iot);
-  dev = await Device.boot({ sim: fleet.sim }, SERIAL, { prepare: buildImage });
 });
 afterAll(async () => {
-  await dev?.stop();
   await fleet?.close();
 });
 
 describe('a fleet image with a claim certificate, first boot under systemd', () => {
+  const SERIAL = 'gw-image-0042';
+  let dev: Device;
+  let certsBeforeBoot = 0;
+
+  beforeAll(async () => {
+    certsBeforeBoot = await certificateCount(fleet.iot);
+    dev = await Device.boot({ sim: fleet.sim }, SERIAL, { prepare: (root) => buildImage(root, SERIAL, false) });
+  });
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
   it('the unit enrols the device by claim, connects as the new thing and runs the group job', async () => {
     const idle = await dev.waitIdle();
     expect(idle).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
@@ -87,24 +132,15 @@ describe('a fleet image with a claim certificate, first boot under systemd', () 
     expect(lines.some((l) => l.msg === 'connected to the broker')).toBe(true);
 
     // The identity under the state directory, written through the unit's sandbox (ProtectSystem=strict, UMask=0077).
-    const identity = JSON.parse(readFileSync(dev.c.path(`${IDENTITY}/identity.json`), 'utf8')) as Record<string, string>;
+    const identity = identityOf(dev);
     expect(identity).toMatchObject({ thingName: SERIAL, templateName: 'Fleet', key: 'file' });
     expect(statSync(dev.c.path(IDENTITY)).mode & 0o777).toBe(0o700);
     expect(statSync(dev.c.path(`${IDENTITY}/private.key`)).mode & 0o777).toBe(0o600);
     expect(certMatchesKey(readFileSync(dev.c.path(`${IDENTITY}/certificate.pem`), 'utf8'), readFileSync(dev.c.path(`${IDENTITY}/private.key`), 'utf8'))).toBe(true);
 
-    // The service side: one new certificate, ACTIVE, attached to the new thing, which is in the template's group.
     expect(await certificateCount(fleet.iot)).toBe(certsBeforeBoot + 1);
-    const cert = await fleet.iot.send(new DescribeCertificateCommand({ certificateId: identity.certificateId }));
-    expect(cert.certificateDescription?.status).toBe('ACTIVE');
-    const principals = await fleet.iot.send(new ListThingPrincipalsCommand({ thingName: SERIAL }));
-    expect(principals.principals).toEqual([cert.certificateDescription?.certificateArn]);
-    const members = await fleet.iot.send(new ListThingsInThingGroupCommand({ thingGroupName: 'fleet' }));
-    expect(members.things).toContain(SERIAL);
-
-    const done = await dev.waitForJob(JOB, 'SUCCEEDED');
-    expect(done.details.stdout).toMatch(new RegExp(`enrolled as ${SERIAL}`));
-    expect(dev.statusChanges(JOB)).toEqual(['IN_PROGRESS', 'SUCCEEDED']);
+    await expectEnrolled(SERIAL, identity.certificateId!);
+    await expectGroupJobDone(dev);
 
     // `status` on the device says where provisioning stands.
     const status = await dev.exec(['iot-jobs-agent', 'status', '--config', CONFIG]);
@@ -115,7 +151,7 @@ describe('a fleet image with a claim certificate, first boot under systemd', () 
     const before = await dev.props();
     const identityBefore = readFileSync(dev.c.path(`${IDENTITY}/identity.json`), 'utf8');
     const certs = await certificateCount(fleet.iot);
-    await dev.exec(['systemctl', 'restart', 'iot-jobs-agent.service'], { timeoutMs: 180_000 });
+    await dev.exec(['systemctl', 'restart', UNIT], { timeoutMs: 180_000 });
     const after = await dev.waitForUnit((p) => p.InvocationID !== before.InvocationID && p.ActiveState === 'active' && p.StatusText === 'idle', 'restarted and idle');
     expect(after.MainPID).not.toBe(before.MainPID);
     const lines = await dev.logLines(after.InvocationID);
@@ -123,5 +159,42 @@ describe('a fleet image with a claim certificate, first boot under systemd', () 
     expect(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('provisioning'))).toEqual([]);
     expect(await certificateCount(fleet.iot)).toBe(certs);
     expect(readFileSync(dev.c.path(`${IDENTITY}/identity.json`), 'utf8')).toBe(identityBefore);
+  });
+});
+
+describe('a fleet image whose device key is made inside a PKCS#11 token (SoftHSM), first boot under systemd', () => {
+  const SERIAL = 'gw-image-hsm-7';
+  let dev: Device;
+
+  beforeAll(async () => {
+    dev = await Device.boot({ sim: fleet.sim }, SERIAL, { rootfs: { extraPackages: TOOL_PACKAGES }, prepare: (root) => buildImage(root, SERIAL, true) });
+  });
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
+  it('with the token store read-only (the unit without ReadWritePaths) it stays up and STATUS= says the store must be writable', async () => {
+    const p = await dev.waitForUnit((q) => /provisioning failed: pkcs11 generating a key in the token/.test(q.StatusText ?? ''), 'STATUS= naming the failed key generation');
+    expect(p).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
+    expect(p.StatusText).toMatch(/CKR_GENERAL_ERROR .*needs its store writable by the agent/);
+    // SoftHSM says why in the journal (syslog), under the unit.
+    expect(await dev.journal()).toMatch(/Read-only file system.*\/var\/lib\/softhsm\/tokens/);
+    expect(existsSync(dev.c.path(`${IDENTITY}/identity.json`))).toBe(false);
+  });
+
+  it('with the shipped unit it generates the key in the token, enrols over aws-crt and runs the group job', async () => {
+    const certs = await certificateCount(fleet.iot);
+    await dev.dropIn(NO_TOKEN_STORE, undefined);
+    await dev.exec(['systemctl', 'restart', UNIT], { timeoutMs: 180_000 });
+    await dev.waitIdle();
+    const identity = identityOf(dev);
+    expect(identity).toMatchObject({ thingName: SERIAL, templateName: 'Fleet', key: 'pkcs11' });
+    // The key never left the token: no key file, and the token holds it under its label.
+    expect(existsSync(dev.c.path(`${IDENTITY}/private.key`))).toBe(false);
+    const inToken = await dev.exec(['pkcs11-tool', '--module', SOFTHSM, '--token-label', TOKEN.label, '--login', '--pin', TOKEN.pin, '--list-objects', '--type', 'privkey']);
+    expect(inToken.stdout).toContain(`label:      ${TOKEN.keyLabel}`);
+    expect(await certificateCount(fleet.iot)).toBe(certs + 1);
+    await expectEnrolled(SERIAL, identity.certificateId!);
+    await expectGroupJobDone(dev);
   });
 });

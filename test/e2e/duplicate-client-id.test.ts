@@ -6,48 +6,18 @@
  * one stops the other must settle and run a job. mqtt.takeoverBackoffSeconds (a documented key) is
  * small here so the back-off's growth and the settling fit in a test.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { startJobsService } from '../../src/sim/start';
-import { AgentProcess, BIN, agentConfig, waitFor, type LogLine } from '../support/agent-proc';
-import { startStack, type Stack } from '../support/stack';
-import { handlerRuns, statusOf } from './helpers';
+import { AgentProcess, agentConfig, waitFor, type LogLine } from '../support/agent-proc';
+import { startEmbeddedStack, startStack, type Stack } from '../support/stack';
+import { agentStatus as statusText, handlerRuns, statusOf } from './helpers';
 
 jest.setTimeout(180_000);
 
 const TAKEOVER_BACKOFF_SECONDS = 8;
 const DUPLICATE = /^duplicate client id thing1/;
-const run = promisify(execFile);
 
 const isTakeOver = (l: LogLine): boolean => typeof l.msg === 'string' && DUPLICATE.test(l.msg);
 const isConnected = (l: LogLine): boolean => l.msg === 'connected to the broker';
 const time = (l: LogLine): number => Date.parse(String(l.time));
-
-/** The sim's embedded broker, shaped like the mosquitto stack the helpers expect. */
-async function embeddedStack(): Promise<Stack> {
-  const dir = await mkdtemp(join(tmpdir(), 'ija-dupid-'));
-  const sim = await startJobsService({ stateDir: join(dir, 'sim'), things: ['thing1'] });
-  const port = Number(new URL(sim.endpoints.mqtt).port);
-  const stack = {
-    dir,
-    sim,
-    pki: { things: sim.endpoints.things, caFile: sim.endpoints.caFile },
-    broker: { port },
-    close: async () => {
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-  return stack as unknown as Stack;
-}
-
-async function statusText(configFile: string): Promise<string> {
-  const r = await run(process.execPath, [BIN, 'status', '--config', configFile], { env: { PATH: process.env.PATH } });
-  return r.stdout;
-}
 
 /** Gaps between each take-over and the agent's next connection (the back-off actually waited). */
 function waits(p: AgentProcess): number[] {
@@ -133,7 +103,7 @@ describe('two agents with one identity', () => {
   describe('on the embedded broker', () => {
     let stack: Stack;
     beforeAll(async () => {
-      stack = await embeddedStack();
+      stack = await startEmbeddedStack(['thing1']);
     });
     afterAll(async () => {
       await stack.close();

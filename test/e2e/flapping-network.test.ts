@@ -7,15 +7,13 @@
  * bare closes of young connections are what the MQTT 3.1.1 take-over heuristic needs
  * (src/transport/close-reason.ts); what it cannot tell from a take-over is in docs/PROTOCOL.md §11.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ChaosProxy } from '../../bench/chaos/proxy';
 import { LIKELY_TAKEOVER_CLOSES } from '../../src/transport/close-reason';
-import { AgentProcess, BIN, agentConfig, waitFor, type AgentSetup, type LogLine } from '../support/agent-proc';
+import { AgentProcess, agentConfig, waitFor, type AgentSetup, type LogLine } from '../support/agent-proc';
 import { NotifySocket } from '../support/device-faults';
 import { startStack, type Stack } from '../support/stack';
-import { createJob, handlerRuns, statusOf } from './helpers';
+import { agentStatus, createJob, handlerRuns, statusOf } from './helpers';
 
 jest.setTimeout(180_000);
 
@@ -26,7 +24,6 @@ const FLAPS = LIKELY_TAKEOVER_CLOSES + 1;
  * costs two of the agent's reconnect waits, which grow to a minute while connections stay short.
  */
 const RESTARTS = LIKELY_TAKEOVER_CLOSES;
-const run = promisify(execFile);
 
 const isConnected = (l: LogLine): boolean => l.msg === 'connected to the broker';
 const isDisconnected = (l: LogLine): boolean => l.msg === 'disconnected from the broker; reconnecting';
@@ -65,9 +62,9 @@ function nth(agent: AgentProcess, pred: (l: LogLine) => boolean, n: number, what
 async function assertNoTakeOverAndRunsAJob(r: Running, thing: string, jobId: string): Promise<void> {
   expect(r.agent.raw.filter(mentionsDuplicate)).toEqual([]);
   expect(r.notify.statuses().filter(mentionsDuplicate)).toEqual([]);
-  const status = await run(process.execPath, [BIN, 'status', '--config', r.setup.configFile], { env: { PATH: process.env.PATH } });
-  expect(status.stdout).not.toMatch(/duplicate client id/);
-  expect(status.stdout).not.toMatch(/connection: PROBLEM/);
+  const status = await agentStatus(r.setup.configFile);
+  expect(status).not.toMatch(/duplicate client id/);
+  expect(status).not.toMatch(/connection: PROBLEM/);
   await createJob(stack, jobId, thing, { operation: 'record' });
   await waitFor(() => statusOf(stack, jobId, thing) === 'SUCCEEDED', `${jobId} to succeed`, 60_000);
   expect(handlerRuns(r.setup.handlerLog).map((x) => x.jobId)).toEqual([jobId]);

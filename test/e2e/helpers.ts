@@ -1,7 +1,18 @@
 /** Shared steps of the agent end-to-end tests. */
+import { execFile } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { CreateJobCommand } from '@aws-sdk/client-iot';
+import { BIN } from '../support/agent-proc';
 import type { Stack } from '../support/stack';
+
+const run = promisify(execFile);
+
+/** What `iot-jobs-agent status` prints for the agent of `configFile`. */
+export async function agentStatus(configFile: string): Promise<string> {
+  const r = await run(process.execPath, [BIN, 'status', '--config', configFile], { env: { PATH: process.env.PATH } });
+  return r.stdout;
+}
 
 export function createJob(stack: Stack, jobId: string, thing: string, document: object, o: { namespaceId?: string } = {}): Promise<unknown> {
   return stack.iot.send(

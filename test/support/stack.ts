@@ -76,3 +76,24 @@ export async function startStack(
     },
   };
 }
+
+/**
+ * The sim alone, with its embedded broker (aedes, MQTT 3.1.1), shaped like the mosquitto stack
+ * the agent helpers expect: `broker.port` is the embedded broker's, the PKI is the sim's.
+ */
+export async function startEmbeddedStack(things: string[], sim: Partial<StartJobsServiceOptions> = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'ija-embedded-'));
+  const handle = await startJobsService({ stateDir: join(dir, 'sim'), things, ...sim });
+  const port = Number(new URL(handle.endpoints.mqtt).port);
+  const stack = {
+    dir,
+    sim: handle,
+    pki: { things: handle.endpoints.things, caFile: handle.endpoints.caFile },
+    broker: { port },
+    close: async () => {
+      await handle.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return stack as unknown as Stack;
+}

@@ -58,4 +58,10 @@ describe('systemd/iot-jobs-agent.service', () => {
     expect(directive('ProtectSystem')).toEqual(['strict']);
     expect(directive('CapabilityBoundingSet')[0]?.split(/\s+/).sort()).toEqual(['CAP_CHOWN', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID']);
   });
+
+  it('opens only the PKCS#11 token stores where a key is generated, and only where they exist', () => {
+    // Anything more writable than the state directory widens what every job process may write.
+    expect(directive('ReadWritePaths')).toEqual(['-/var/lib/softhsm/tokens -/etc/tpm2_pkcs11']);
+    expect(directive('ReadOnlyPaths')).toEqual([]);
+  });
 });

@@ -171,11 +171,11 @@ export class Device {
     }, `${jobId} ${status}`, timeoutMs);
   }
 
-  /** Status changes the device made to the execution (progress updates within IN_PROGRESS left out). */
+  /** Status changes this device made to its execution (progress updates within IN_PROGRESS left out). */
   statusChanges(jobId: string): string[] {
     return this.stack.sim.runtime.service
       .history()
-      .filter((h) => h.jobId === jobId && h.by === 'device' && h.from !== h.to)
+      .filter((h) => h.jobId === jobId && h.thing === this.thing && h.by === 'device' && h.from !== h.to)
       .map((h) => h.to);
   }
 

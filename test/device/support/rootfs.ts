@@ -21,6 +21,13 @@ const STAMP = '.iot-jobs-agent-rootfs';
 
 export const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus'];
 
+/**
+ * What scenarios that need more than a clean image add: libfaketime (a wrong clock), SoftHSM and
+ * OpenSC's pkcs11-tool (a device key in a token). One set for all of them, so a fresh machine builds
+ * two trees (clean, with tools), not one per scenario.
+ */
+export const TOOL_PACKAGES = ['faketime', 'opensc', 'softhsm2'];
+
 export interface RootfsOptions {
   /** Packages a scenario needs on top of BASE_PACKAGES (e.g. faketime); each set is its own cache entry. */
   extraPackages?: string[];
