@@ -16,6 +16,7 @@ import { parseProvisioningTopic } from './registry/prov-topics';
 import type { ProvisioningRequest } from './registry/prov-topics';
 import { ProvisioningTemplateStore } from './registry/prov-templates';
 import { ThingInfoStore } from './registry/things';
+import { ProvisioningFaults } from './registry/prov-faults';
 import { callHook } from './registry/hook';
 import { registerThing } from './register-thing';
 import type { RegisterDeps } from './register-thing';
@@ -42,6 +43,8 @@ export class IdentityService {
   readonly things: ThingInfoStore;
   readonly issuer: Issuer;
   readonly arnPrefix: string;
+  /** Refusals injected on the provisioning API (`PUT /sim/provisioning-faults`). */
+  readonly faults = new ProvisioningFaults();
   private readonly statusListeners = new Set<(rec: CertRecord) => void>();
   private readonly settlers = new Set<() => Promise<void>>();
 
@@ -108,6 +111,8 @@ export class IdentityService {
   private async answer(conn: Connection, req: ProvisioningRequest, payload: Buffer): Promise<void> {
     let body: unknown;
     try {
+      const fault = this.faults.take(req.op);
+      if (fault !== undefined) throw new ProvError(fault.statusCode, fault.errorCode, `${req.op} refused by an injected fault (${fault.statusCode} ${fault.errorCode})`);
       const input = decodePayload(payload, req.format, req.op !== 'RegisterThing' && req.op !== 'CreateCertificateFromCsr');
       body = await this.run(conn, req, input);
       // A device acts on the answer at once (connects with its new certificate): states first.

@@ -7,6 +7,7 @@
 import { invalidRequest, queryBool, queryLong } from './http-util';
 import type { Outcome, Req, Route } from './http-util';
 import { IssueError } from '../registry/provisioning';
+import { checkProvFaults } from '../registry/prov-faults';
 import type { IdentityService } from '../identity';
 import type { Result, ServiceError } from '../types';
 
@@ -246,6 +247,23 @@ async function claim(id: IdentityService, templateName: string): Promise<Result<
   return ok({ certificateId: m.certificateId, certificatePem: m.certificatePem, keyPair: m.keyPair, expiration });
 }
 
+/** Sim-only: faults on the provisioning MQTT API (src/sim/registry/prov-faults.ts). */
+function faultRoutes(id: IdentityService): Route[] {
+  return [
+    {
+      method: 'PUT',
+      path: ['sim', 'provisioning-faults'],
+      run: (r) => {
+        const spec = checkProvFaults(r.body);
+        if (!spec.ok) return spec;
+        id.faults.set(spec.value);
+        return ok(id.faults.state());
+      },
+    },
+    { method: 'GET', path: ['sim', 'provisioning-faults'], run: () => ok(id.faults.state()) },
+  ];
+}
+
 export function identityRoutes(id: IdentityService): Route[] {
   // An operator's change is answered once it holds (an external broker's CRL is in force).
   const settled = (r: Route): Route => ({
@@ -256,7 +274,7 @@ export function identityRoutes(id: IdentityService): Route[] {
       return out;
     },
   });
-  return [...certificateRoutes(id), ...principalRoutes(id), ...templateRoutes(id)].map(settled);
+  return [...certificateRoutes(id), ...principalRoutes(id), ...templateRoutes(id), ...faultRoutes(id)].map(settled);
 }
 
 export type { Obj };

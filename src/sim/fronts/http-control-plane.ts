@@ -9,6 +9,8 @@
  *                             (`*` as the thing = every thing); replaces that thing's faults;
  *                             answers the faults now in effect for it.
  *   GET /sim/faults/{thing}   the faults in effect for that thing (its own merged over `*`).
+ *   PUT|GET /sim/provisioning-faults   refusals for the next fleet provisioning requests
+ *                             (http-control-identity.ts, src/sim/registry/prov-faults.ts).
  * Keys: throttle, internalError, dropResponse (probabilities 0..1), responseDelayMs,
  * eventualConsistencyMs (0..600000 ms), duplicateNotifyNext (boolean). Unknown keys are refused.
  *   GET  /sim/clock           the service's time: {"now": ISO-8601, "epochMs", "offsetMs"}.
