@@ -6,7 +6,8 @@
  * ACTIVE, and answers the provisioning API only to the connection that asked), joins the template's
  * thing group, and runs the CONTINUOUS group job created before the device existed. A restart of the
  * unit uses the identity on disk and has no certificate made. The same with the device key made
- * inside a SoftHSM token, which the unit's sandbox must leave writable.
+ * inside a SoftHSM token, which the unit's sandbox must leave writable, and a certificate rotation by
+ * job that makes the next key in the token and destroys the old one.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -173,6 +174,12 @@ describe('a fleet image whose device key is made inside a PKCS#11 token (SoftHSM
     await dev?.stop();
   });
 
+  /** The private keys in the device's token, by label, as OpenSC lists them on the device. */
+  async function tokenKeyLabels(): Promise<string[]> {
+    const r = await dev.exec(['pkcs11-tool', '--module', SOFTHSM, '--token-label', TOKEN.label, '--login', '--pin', TOKEN.pin, '--list-objects', '--type', 'privkey']);
+    return [...r.stdout.matchAll(/^\s*label:\s*(.*?)\s*$/gm)].map((m) => m[1] ?? '').sort();
+  }
+
   it('with the token store read-only (the unit without ReadWritePaths) it stays up and STATUS= says the store must be writable', async () => {
     const p = await dev.waitForUnit((q) => /provisioning failed: pkcs11 generating a key in the token/.test(q.StatusText ?? ''), 'STATUS= naming the failed key generation');
     expect(p).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
@@ -191,10 +198,27 @@ describe('a fleet image whose device key is made inside a PKCS#11 token (SoftHSM
     expect(identity).toMatchObject({ thingName: SERIAL, templateName: 'Fleet', key: 'pkcs11' });
     // The key never left the token: no key file, and the token holds it under its label.
     expect(existsSync(dev.c.path(`${IDENTITY}/private.key`))).toBe(false);
-    const inToken = await dev.exec(['pkcs11-tool', '--module', SOFTHSM, '--token-label', TOKEN.label, '--login', '--pin', TOKEN.pin, '--list-objects', '--type', 'privkey']);
-    expect(inToken.stdout).toContain(`label:      ${TOKEN.keyLabel}`);
+    expect(await tokenKeyLabels()).toEqual([TOKEN.keyLabel]);
     expect(await certificateCount(fleet.iot)).toBe(certs + 1);
     await expectEnrolled(SERIAL, identity.certificateId!);
     await expectGroupJobDone(dev);
+  });
+
+  it('rotates its certificate by job: a new key made in the token, the old one destroyed, through the unit sandbox', async () => {
+    const before = identityOf(dev);
+    await fleet.iot.send(
+      new CreateJobCommand({ jobId: 'rotate-hsm', targets: [`arn:aws:iot:us-east-1:123456789012:thing/${SERIAL}`], document: JSON.stringify({ operation: 'rotate-certificate', templateName: 'Rotate' }) }),
+    );
+    const done = await dev.waitForJob('rotate-hsm', 'SUCCEEDED');
+    const now = identityOf(dev);
+    expect(done.details).toEqual({ certificateId: now.certificateId, previousCertificateId: before.certificateId });
+    expect(now.keyLabel).toMatch(new RegExp(`^${TOKEN.keyLabel}\\.`));
+    expect(await tokenKeyLabels()).toEqual([now.keyLabel]);
+    // The new certificate is ACTIVE; the old one stays attached until the operator retires it (docs/INSTALL.md §10).
+    const cert = await fleet.iot.send(new DescribeCertificateCommand({ certificateId: now.certificateId }));
+    expect(cert.certificateDescription?.status).toBe('ACTIVE');
+    const principals = await fleet.iot.send(new ListThingPrincipalsCommand({ thingName: SERIAL }));
+    expect(principals.principals?.map((a) => a.split('/').pop()).sort()).toEqual([before.certificateId, now.certificateId].sort());
+    expect(await dev.waitIdle()).toMatchObject({ NRestarts: '0' });
   });
 });
