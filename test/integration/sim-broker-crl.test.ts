@@ -4,11 +4,16 @@
  * `crlfile` then, not per connection) and answers the operator only once the broker refuses what the
  * list names. Driven through @aws-sdk/client-iot; devices are real MQTT clients over mTLS.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { AttachThingPrincipalCommand, CreateKeysAndCertificateCommand, DeleteCertificateCommand, UpdateCertificateCommand } from '@aws-sdk/client-iot';
+import { AttachThingPrincipalCommand, CreateKeysAndCertificateCommand, DeleteCertificateCommand, IoTClient, UpdateCertificateCommand } from '@aws-sdk/client-iot';
+import { createCrl } from '../../src/lib/pki';
+import { AgentProcess } from '../support/agent-proc';
+import { startMosquitto } from '../support/mosquitto';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 
@@ -109,5 +114,52 @@ describe('certificate states on mosquitto (CRL + SIGHUP)', () => {
     await other.publishAsync('$aws/things/thing2/crl-check', 'still here', { qos: 1 });
     expect(await echoed).toBe('still here');
     expect(otherClosed).toBe(false);
+  });
+});
+
+describe('iot-jobs-agent sim --broker --broker-pid (CLI)', () => {
+  it('keeps --crl-file for the broker it joins and reloads it on every change', async () => {
+    const dir = join(stack.dir, 'cli');
+    await mkdir(dir, { recursive: true });
+    const crlFile = join(dir, 'crl.pem');
+    const caKeyFile = join(stack.dir, 'ca.key');
+    await writeFile(crlFile, await createCrl({ certPem: await readFile(stack.pki.caFile, 'utf8'), keyPem: await readFile(caKeyFile, 'utf8') }, []));
+    const broker = await startMosquitto({ dir, pki: stack.pki, crlFile });
+    const p = new AgentProcess([
+      'sim', '--state-dir', join(dir, 'sim'), '--things', 'cli1', '--ca-cert', stack.pki.caFile, '--ca-key', caKeyFile,
+      '--broker', broker.url, '--broker-cert', stack.pki.service.certificateFile, '--broker-key', stack.pki.service.privateKeyFile, '--broker-ca', stack.pki.caFile,
+      '--crl-file', crlFile, '--broker-pid', String(broker.pid), '--control-port', '0', '--https-port', '0',
+    ]);
+    try {
+      await p.waitForLog((l) => l.msg === 'jobs service ready', 30_000);
+      const ep = JSON.parse(readFileSync(join(dir, 'sim', 'endpoints.json'), 'utf8')) as { controlPlane: string; crlFile: string };
+      expect(ep.crlFile).toBe(crlFile);
+      const iot = new IoTClient({ endpoint: ep.controlPlane, region: 'us-east-1', credentials: { accessKeyId: 'AKIDSIM', secretAccessKey: 'sim' } });
+      const c = await iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
+      const m: Made = { id: c.certificateId!, certPem: c.certificatePem!, keyPem: c.keyPair!.PrivateKey! };
+      const attempt = async (clientId: string): Promise<string> => {
+        try {
+          const cl = await connectAsync(broker.url, { ca: await readFile(stack.pki.caFile), cert: m.certPem, key: m.keyPem, clientId, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10_000 }, false);
+          await cl.endAsync();
+          return 'connected';
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      expect(await attempt('cli-a')).toBe('connected');
+      await iot.send(new UpdateCertificateCommand({ certificateId: m.id, newStatus: 'INACTIVE' }));
+      expect(await attempt('cli-b')).toMatch(/certificate revoked/);
+      iot.destroy();
+    } finally {
+      p.kill('SIGTERM');
+      await p.exited;
+      await broker.stop();
+    }
+  }, 60_000);
+
+  it('refuses --broker-pid without --broker, naming the problem', async () => {
+    const p = new AgentProcess(['sim', '--state-dir', join(stack.dir, 'never'), '--broker-pid', '4242']);
+    expect((await p.exited).code).toBe(2);
+    expect(p.raw.join('\n')).toMatch(/--broker-pid, --broker-reload and --broker-takeover need --broker/);
   });
 });
