@@ -8,16 +8,32 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type * as Sdk from 'aws-iot-device-sdk-v2';
 import { errorMessage } from '../lib/errors';
-import { classifyCrtError, connackRefusal } from './crt-errors';
+import { denialOf, RC_NOT_AUTHORIZED } from './close-reason';
+import { classifyCrtError, connackRefusal, crtErrorName } from './crt-errors';
 import { releaseNative, type CrtModules } from './crt-load';
 import { crtProxyOptions } from './crt-proxy';
 import { TransportError } from './errors';
 import type { IncomingMessage, Pkcs11TransportOptions, QoS, TransportOptions } from './types';
 
+/** What aws-crt tells of a dropped connection, as close-reason.ts reads it. */
+export interface CrtLoss {
+  /** aws-crt's error; `peerClosed` when it only says the broker closed the socket. */
+  error: Error;
+  /** The broker closed the socket with no error of ours (AWS_ERROR_MQTT_UNEXPECTED_HANGUP). */
+  peerClosed: boolean;
+  /** MQTT 5: the reason code of the broker's DISCONNECT, when one came. */
+  reasonCode?: number;
+}
+
 export interface SessionHandlers {
   onMessage(msg: IncomingMessage): void;
   /** The established connection dropped (not called for close()). */
-  onLost(err: Error | undefined): void;
+  onLost(loss: CrtLoss): void;
+}
+
+/** aws-crt's "the connection was closed unexpectedly": the peer hung up, not a socket error or timeout of ours. */
+function lossOf(err: unknown, reasonCode?: number): CrtLoss {
+  return { error: new Error(errorMessage(err)), peerClosed: /UNEXPECTED_HANGUP/.test(crtErrorName(err) || errorMessage(err)), ...(reasonCode !== undefined ? { reasonCode } : {}) };
 }
 
 export interface CrtSession {
@@ -99,7 +115,7 @@ function session311(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Lib 
   conn.on('interrupt', (err: unknown) => {
     if (!established || closed) return;
     established = false;
-    h.onLost(new Error(errorMessage(err)));
+    h.onLost(lossOf(err));
   });
   return {
     async connect() {
@@ -167,7 +183,8 @@ function session5(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Lib | 
   client.on('disconnection', (e: Sdk.mqtt5.DisconnectionEvent) => {
     if (!established) return;
     established = false;
-    h.onLost(new Error(errorMessage(e.error)));
+    // The broker's DISCONNECT, if it sent one (0x8E session taken over, 0x87 not authorized, ...).
+    h.onLost(lossOf(e.error, e.disconnect?.reasonCode));
   });
   const live = (): Sdk.mqtt5.Mqtt5Client => {
     if (!client) throw new TransportError('closed');
@@ -200,7 +217,8 @@ function session5(crt: CrtModules, o: TransportOptions, lib: Sdk.io.Pkcs11Lib | 
     async publish(topic, payload, qos) {
       const puback = await live().publish({ topicName: topic, payload, qos: qos as number as Sdk.mqtt5.QoS });
       if (puback && puback.reasonCode >= 128) {
-        throw new TransportError('publish-refused', `${topic}: PUBACK reason code ${puback.reasonCode}`);
+        const denial = puback.reasonCode === RC_NOT_AUTHORIZED ? denialOf({ operation: 'publish', topic }, 'PUBACK reason 0x87 (not authorized)', false) : undefined;
+        throw new TransportError('publish-refused', `${topic}: PUBACK reason code ${puback.reasonCode}`, denial ? { denial } : {});
       }
     },
     async close() {

@@ -15,8 +15,10 @@ import { monotonicMs } from '../lib/clock';
 import { AbortedError, TimeoutError, errorMessage } from '../lib/errors';
 import { classifyCrtError, crtErrorName } from './crt-errors';
 import { loadCrt, type CrtModules } from './crt-load';
-import { createSession, type CrtSession } from './crt-session';
-import { TransportError } from './errors';
+import { CloseClassifier, type PendingOperation } from './close-reason';
+import { createSession, type CrtLoss, type CrtSession } from './crt-session';
+import { lostConnectionError, TransportError } from './errors';
+import { TakeOverWatch } from './takeover';
 import type { IncomingMessage, QoS, Transport, TransportOptions } from './types';
 
 const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
@@ -63,6 +65,10 @@ export class CrtTransport extends EventEmitter implements Transport {
   private readonly connectTimeoutMs: number;
   /** Set by a refused PIN: later attempts fail at once instead of trying it again on the token. */
   private pinRefused: TransportError | undefined;
+  /** Our PUBLISH/SUBSCRIBE packets still waiting for their acknowledgement: what a close may answer. */
+  private readonly pending = new Set<PendingOperation>();
+  private readonly closes = new CloseClassifier();
+  private readonly takeOver: TakeOverWatch;
 
   /** Throws a TransportError when the SDK or the PKCS#11 library cannot be loaded. */
   constructor(private readonly opts: TransportOptions, deps: CrtTransportDeps = {}) {
@@ -70,6 +76,10 @@ export class CrtTransport extends EventEmitter implements Transport {
     this.operationTimeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.backoff = new Backoff(opts.reconnect ?? DEFAULT_RECONNECT);
+    this.takeOver = new TakeOverWatch(opts.takeoverBackoffMs, () => {
+      this.closes.settled();
+      this.emit('settled');
+    });
     if (!opts.pkcs11 && opts.tls.privateKeyFile === undefined) {
       throw new TransportError('credentials', 'the aws-crt transport needs tls.privateKeyFile or a pkcs11 section');
     }
@@ -116,7 +126,7 @@ export class CrtTransport extends EventEmitter implements Transport {
 
   async subscribe(filters: string[], qos: QoS = 1): Promise<void> {
     for (const group of chunk(filters, FILTERS_PER_SUBSCRIBE)) {
-      await this.operation(`subscribe ${group.join(', ')}`, (s) => s.subscribe(group, qos));
+      await this.operation(`subscribe ${group.join(', ')}`, (s) => s.subscribe(group, qos), { operation: 'subscribe', topic: group.join(', ') });
       for (const f of group) this.subscriptions.set(f, qos);
     }
   }
@@ -130,11 +140,11 @@ export class CrtTransport extends EventEmitter implements Transport {
   async publish(topic: string, payload: string | Buffer, qos: QoS = 1): Promise<void> {
     const invalid = invalidPublishTopic(topic);
     if (invalid !== undefined) throw new TransportError('invalid-topic', invalid);
-    await this.operation(`publish to ${topic}`, (s) => s.publish(topic, payload, qos));
+    await this.operation(`publish to ${topic}`, (s) => s.publish(topic, payload, qos), qos === 1 ? { operation: 'publish', topic } : undefined);
   }
 
   restart(): void {
-    if (this.live && !this.closed) this.onLost(this.live, new Error('restarted to use a new identity'));
+    if (this.live && !this.closed) this.onLost(this.live, { error: new Error('restarted to use a new identity'), peerClosed: false });
   }
 
   async close(): Promise<void> {
@@ -144,6 +154,7 @@ export class CrtTransport extends EventEmitter implements Transport {
     }
     this.closed = true;
     this.stopReconnect.abort();
+    this.takeOver.stop();
     this.abortAttempt?.();
     this.failInflight(new TransportError('closed'));
     const wasConnected = this.isConnected;
@@ -157,21 +168,25 @@ export class CrtTransport extends EventEmitter implements Transport {
   }
 
   /** Run one acknowledged operation, bounded by the operation timeout and failed at once on disconnect. */
-  private operation(what: string, run: (s: CrtSession) => Promise<void>): Promise<void> {
+  private operation(what: string, run: (s: CrtSession) => Promise<void>, track?: Omit<PendingOperation, 'sentAt'>): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('closed'));
     const live = this.live;
     if (!this.isConnected || !live) return Promise.reject(new TransportError('offline', `cannot ${what}`));
+    const pending = track ? { ...track, sentAt: monotonicMs() } : undefined;
+    if (pending) this.pending.add(pending);
     let reject: (err: Error) => void = () => undefined;
     const op = new Promise<void>((resolve, rej) => {
       reject = rej;
       run(live).then(resolve, (err: unknown) => {
+        if (err instanceof TransportError && err.denial) this.emit('denied', err.denial);
         rej(err instanceof TransportError ? err : new TransportError('connection-lost', `${what}: ${errorMessage(err)}`, { cause: err }));
       });
     });
     this.inflight.add(reject);
-    return withTimeout(op, this.operationTimeoutMs, () => new TimeoutError(what, this.operationTimeoutMs)).finally(() =>
-      this.inflight.delete(reject),
-    );
+    return withTimeout(op, this.operationTimeoutMs, () => new TimeoutError(what, this.operationTimeoutMs)).finally(() => {
+      this.inflight.delete(reject);
+      if (pending) this.pending.delete(pending);
+    });
   }
 
   private failInflight(err: Error): void {
@@ -190,7 +205,7 @@ export class CrtTransport extends EventEmitter implements Transport {
     try {
       session = createSession(this.crt, this.opts, this.pkcs11Lib, {
         onMessage: (msg) => this.deliver(msg),
-        onLost: (err) => this.onLost(session, err),
+        onLost: (loss) => this.onLost(session, loss),
       });
     } catch (err) {
       throw this.failed(err);
@@ -241,6 +256,7 @@ export class CrtTransport extends EventEmitter implements Transport {
   private async onEstablished(sessionPresent: boolean, resubscribe: boolean): Promise<void> {
     this.isConnected = true;
     this.connectedAt = monotonicMs();
+    this.takeOver.connected();
     if (resubscribe) await this.resubscribe();
     if (!this.isConnected) return;
     this.emit('connect', { sessionPresent });
@@ -260,32 +276,48 @@ export class CrtTransport extends EventEmitter implements Transport {
     }
   }
 
-  private onLost(session: CrtSession, cause: Error | undefined): void {
+  /**
+   * Why the broker closed, as far as aws-crt tells (docs/PROTOCOL.md §11.3): the same verdicts as the
+   * mqtt.js transport, from the MQTT 5 DISCONNECT's reason code, or from a bare hang-up.
+   */
+  private onLost(session: CrtSession, loss: CrtLoss): void {
     if (this.live !== session || this.closed) return;
     this.live = undefined;
     this.isConnected = false;
-    const err = new TransportError('connection-lost', cause ? errorMessage(cause) : 'closed by the broker', { cause });
+    const closedAt = monotonicMs();
+    const ours = loss.peerClosed || loss.reasonCode !== undefined ? undefined : loss.error;
+    const verdict = this.closes.classify({ reasonCode: loss.reasonCode, error: ours, connectedAt: this.connectedAt, closedAt, pending: [...this.pending] });
+    this.pending.clear();
+    this.takeOver.disconnected(verdict.kind === 'taken-over');
+    const firstDelay = this.takeOver.delay();
+    if (verdict.kind === 'taken-over' && firstDelay !== undefined) verdict.takeOver.retryInMs = firstDelay;
+    const err = lostConnectionError(verdict, loss.error, this.opts.clientId);
     this.failInflight(err);
     void session.close();
-    if (monotonicMs() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    if (closedAt - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+    if (err.denial) this.emit('denied', err.denial);
     this.emit('disconnect', err);
-    this.reconnectLoop = this.reconnect().finally(() => {
+    this.reconnectLoop = this.reconnect(firstDelay).finally(() => {
       this.reconnectLoop = undefined;
     });
   }
 
-  private async reconnect(): Promise<void> {
+  private async reconnect(firstDelay: number | undefined): Promise<void> {
     const signal = this.stopReconnect.signal;
+    let delay = firstDelay;
     let retryAfterMs: number | undefined;
     while (!this.closed) {
       try {
-        await sleep(this.backoff.next(retryAfterMs), signal);
+        // After a take-over, the slow back-off: two clients with one id must not fight at full speed.
+        await sleep(delay ?? this.takeOver.delay() ?? this.backoff.next(retryAfterMs), signal);
+        delay = undefined;
         const sessionPresent = await this.attempt();
         if (this.closed) return;
         await this.onEstablished(sessionPresent, true);
         return;
       } catch (err) {
         if (err instanceof AbortedError || this.closed) return;
+        this.closes.attemptFailed();
         // A refused proxy login waits minutes: proxies lock accounts.
         retryAfterMs = err instanceof TransportError ? err.retryAfterMs : undefined;
         this.emitError(err instanceof TransportError ? err : new TransportError('connection-refused', errorMessage(err)));

@@ -47,6 +47,8 @@ transport.on('connect', (e) => out({ ev: 'connect', sessionPresent: e.sessionPre
 transport.on('disconnect', (err) => out({ ev: 'disconnect', ...(err ? errInfo(err) : {}) }));
 transport.on('message', (m) => out({ ev: 'message', topic: m.topic, payload: m.payload.toString('utf8') }));
 transport.on('error', (err) => out({ ev: 'error', ...errInfo(err) }));
+transport.on('denied', (d) => out({ ev: 'denied', ...d }));
+transport.on('settled', () => out({ ev: 'settled' }));
 
 async function exec(c) {
   switch (c.cmd) {
