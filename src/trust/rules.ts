@@ -1,5 +1,5 @@
 /**
- * The stateful checks' rules as pure functions (SIGNED-JOBS.md §5.6, §5.7). The agent keeps the
+ * The stateful checks' rules as pure functions (docs/SIGNING.md §11). The agent keeps the
  * state (the jti ledger, seq high-water marks, the time high-water mark) durably; what the state
  * means is decided here, in one tested place.
  */

@@ -1,5 +1,5 @@
 /**
- * Presigned URLs against the S3 object the payload signed (SIGNED-JOBS.md §5.4). AWS replaces a
+ * Presigned URLs against the S3 object the payload signed (docs/SIGNING.md §11). AWS replaces a
  * `${aws:iot:s3-presigned-url…}` placeholder with a new URL on every delivery, so the URL itself
  * cannot be signed; what can be checked is that it names the signed bucket and key and nothing
  * else. The artifact's SHA-256 stays the security boundary; this is defence in depth.
