@@ -105,7 +105,11 @@ describe('the sim closes the connection on a denied publish, as AWS does (embedd
       // The policy is fixed: the next connection's listing is answered and the trouble is gone.
       const connects = r.agent.count(isConnected);
       stack.sim.runtime.service.setFaults(thing, {});
-      await waitFor(() => r.agent.count(isConnected) > connects, 'a reconnect after the fix', 90_000);
+      // The agent is asleep in its reconnect back-off (ceiling 60 s, grown over the denied connections;
+      // an attempt that fails under load sleeps once more): the next connection may be two waits away.
+      await waitFor(() => r.agent.count(isConnected) > connects, 'a reconnect after the fix', 150_000).catch((err: Error) => {
+        throw new Error(`${err.message}; last agent lines:\n${r.agent.raw.slice(-20).join('\n')}`);
+      });
       await waitFor(() => !r.notify.statuses().at(-1)!.includes('denied'), 'STATUS without the denial');
       await runsAJob(stack, r, thing, 'after-the-fix');
       await eventually(async () => expect(await agentStatus(r.setup.configFile)).not.toMatch(/connection: PROBLEM/));
@@ -113,7 +117,7 @@ describe('the sim closes the connection on a denied publish, as AWS does (embedd
     } finally {
       await stop(r);
     }
-  });
+  }, 240_000);
 });
 
 describe('mosquitto with an ACL that does not allow jobs/get', () => {
