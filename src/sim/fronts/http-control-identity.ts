@@ -135,19 +135,20 @@ function register(id: IdentityService, r: Req, withCa: boolean): Outcome {
 function principalRoutes(id: IdentityService): Route[] {
   const thing = (r: Req): string => r.params.thing ?? '';
   const noThing = (t: string): ServiceError => err('ResourceNotFoundException', 404, `Thing ${t} does not exist`);
-  const certOf = (p: string): Result<string> => {
-    const c = id.certs.idOfPrincipal(p);
-    return c === undefined ? { ok: false, error: invalidRequest(`principal ${p} is not a certificate ARN`) } : { ok: true, value: c };
+  /** Attach and detach: the certificate the x-amzn-principal header names, on a thing that exists. */
+  const certOnThing = (r: Req): Result<string> => {
+    const p = principalOf(r);
+    if (!p.ok) return p;
+    if (!id.service.hasThing(thing(r))) return { ok: false, error: noThing(thing(r)) };
+    const c = id.certs.idOfPrincipal(p.value);
+    return c === undefined ? { ok: false, error: invalidRequest(`principal ${p.value} is not a certificate ARN`) } : { ok: true, value: c };
   };
   return [
     {
       method: 'PUT',
       path: ['things', ':thing', 'principals'],
       run: (r) => {
-        const p = principalOf(r);
-        if (!p.ok) return p;
-        if (!id.service.hasThing(thing(r))) return fail(noThing(thing(r)));
-        const c = certOf(p.value);
+        const c = certOnThing(r);
         if (!c.ok) return c;
         const a = id.certs.attach(c.value, thing(r));
         return a.ok ? ok({}) : a;
@@ -157,10 +158,7 @@ function principalRoutes(id: IdentityService): Route[] {
       method: 'DELETE',
       path: ['things', ':thing', 'principals'],
       run: (r) => {
-        const p = principalOf(r);
-        if (!p.ok) return p;
-        if (!id.service.hasThing(thing(r))) return fail(noThing(thing(r)));
-        const c = certOf(p.value);
+        const c = certOnThing(r);
         if (!c.ok) return c;
         const d = id.certs.detach(c.value, thing(r));
         return d.ok ? ok({}) : d;
