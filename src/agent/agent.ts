@@ -309,6 +309,7 @@ export class Agent extends EventEmitter {
   private async reconcile(ns: string): Promise<void> {
     const list = await this.apiFor(ns).getPending({ ...(ns ? { namespace: ns } : {}), timeoutMs: this.env.requestTimeoutMs });
     const startup = this.firstFetch.delete(ns);
+    this.log.debug({ namespace: ns || undefined, inProgress: list.inProgressJobs?.length ?? 0, queued: list.queuedJobs?.length ?? 0 }, 'pending executions listed');
     this.refetch.succeeded(ns);
     this.trouble.requestsWork();
     const plan = planReconcile(
