@@ -27,7 +27,10 @@ export const EXTERNAL = ['aws-iot-device-sdk-v2', 'aws-crt', 'ajv'];
  * - debug (with supports-color, loading tty and os): mqtt.js's trace output, enabled only by the
  *   DEBUG environment variable, which a device service does not set;
  * - thread-stream (worker_threads): pino's worker-thread transports, which the agent does not use
- *   (src/lib/log.ts writes to stdout synchronously).
+ *   (src/lib/log.ts writes to stdout synchronously);
+ * - worker_threads in pino's tools: read for `isMainThread` alone, which the executable always is;
+ * - assert in sonic-boom (pino's stdout writer): one argument check; node:assert itself loads its
+ *   error formatting and comparison code.
  */
 const STAND_INS: { filter: RegExp; importer?: RegExp; contents: string }[] = [
   {
@@ -50,6 +53,16 @@ module.exports = debug;`,
   {
     filter: /^thread-stream$/,
     contents: `module.exports = class ThreadStream { constructor() { throw new Error('pino worker-thread transports are not in the standalone executable'); } };`,
+  },
+  {
+    filter: /^worker_threads$/,
+    importer: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    contents: `module.exports = { isMainThread: true };`,
+  },
+  {
+    filter: /^assert$/,
+    importer: /[\\/]sonic-boom[\\/]index\.js$/,
+    contents: `module.exports = function assert(value, message) { if (!value) throw new Error(message); };`,
   },
 ];
 
