@@ -23,12 +23,14 @@ import type { CertificateWindow } from './clock-trouble';
 import { Coalescer } from './coalesce';
 import { Execution } from './execution';
 import type { Candidate, ExecutionEnv, ExecutionEvent } from './execution';
+import type { Entry } from './ready';
 import type { TrustGate } from './signed/gate';
 import { OutboxSender } from './outbox';
 import { RefetchTimers } from './refetch';
 import { refKey } from './reconcile';
 import { recoveryPlan } from './recovery';
 import type { HandlerRegistry } from './registry';
+import { StartHolds } from './start-holds';
 import { StatusText } from './status-text';
 import { Watch } from './watch';
 
@@ -70,6 +72,10 @@ export interface AgentDeps {
   identityFor?: (jobId: string) => IdentityControl;
   /** With `trust` configured: the signed-document checks (docs/SIGNING.md). */
   gate?: TrustGate;
+  /** Random source of the delays drawn for a job's start (its retries, its wait after failing); default Math.random. */
+  random?: () => number;
+  /** The wait before a job that could not start is tried again, doubling from baseMs to maxMs; default 1 s → 30 s. */
+  startRetry?: { baseMs: number; maxMs: number };
 }
 
 export class Agent extends EventEmitter {
@@ -79,6 +85,7 @@ export class Agent extends EventEmitter {
   private readonly outbox: OutboxSender;
   private readonly reconciler: Coalescer<string>;
   private readonly refetch = new RefetchTimers((ns) => this.trigger(ns));
+  private readonly holds: StartHolds;
   private readonly stopCtl = new AbortController();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly env: ExecutionEnv;
@@ -104,6 +111,8 @@ export class Agent extends EventEmitter {
     });
     const cfg = d.config;
     this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
+    // 'equal' jitter: the wait really grows with each failure in a row, it never draws ~0 and retries at once.
+    this.holds = new StartHolds({ ...(d.startRetry ?? { baseMs: 1000, maxMs: 30_000 }), jitter: 'equal', ...(d.random ? { random: d.random } : {}) });
     this.outbox = new OutboxSender({
       store: d.store,
       apiFor: (ns) => this.apiFor(ns),
@@ -140,6 +149,7 @@ export class Agent extends EventEmitter {
       network: d.network ?? directDialer,
       emit: (e: ExecutionEvent) => this.onExecutionEvent(e),
       ...(d.gate ? { gate: d.gate } : {}),
+      ...(d.random ? { random: d.random } : {}),
     };
     this.book = new ExecutionBook({
       store: d.store,
@@ -149,6 +159,7 @@ export class Agent extends EventEmitter {
       namespaces: () => this.namespaces(),
       enqueue: (c) => this.enqueue(c),
       trigger: (ns) => this.trigger(ns),
+      dropped: (key) => this.holds.forget(key),
     });
   }
 
@@ -288,6 +299,8 @@ export class Agent extends EventEmitter {
     this.emit('queued', { ref: c });
     // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
     void this.queue.add(() => this.runNext());
+    // A slot waiting for a held line may take this one instead (another namespace's line).
+    this.holds.wake();
   }
 
   private async runNext(): Promise<void> {
@@ -297,8 +310,7 @@ export class Agent extends EventEmitter {
     while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
     // No start without a record: while the journal cannot take one, every job waits QUEUED.
     await this.d.store.whenWritable(this.stopCtl.signal).catch(() => undefined);
-    if (this.stateValue !== 'running') return;
-    const c = this.book.ready.takeNext();
+    const c = await this.nextReady();
     if (!c) return;
     this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined }, 'job dispatched');
     this.emit('dispatched', { ref: c });
@@ -308,12 +320,39 @@ export class Agent extends EventEmitter {
     this.status.setActivity(`running job ${c.jobId}`);
     const how = await e.done;
     this.book.running.delete(key);
-    if (how === 'settled') this.book.settled(c, c.mode === 'fresh' ? c.queuedAt : undefined);
-    else this.retryLater(c.namespace);
+    if (how === 'settled') {
+      this.holds.forget(key);
+      this.book.settled(c, c.mode === 'fresh' ? c.queuedAt : undefined);
+    } else this.couldNotStart(c);
     if (this.book.takeRecheck(key)) this.trigger(c.namespace);
     if (this.book.running.size === 0) this.status.setActivity('idle');
     // More may be pending beyond the last (cut) list: fetch when the known ones of this namespace run out.
     if (this.book.mayHoldMore(c.namespace)) this.trigger(c.namespace);
+  }
+
+  /** The first ready candidate of a line not held; while only held lines wait, waits (no spin) for one to open, a new candidate, or stop. */
+  private async nextReady(): Promise<Entry<Candidate> | undefined> {
+    for (;;) {
+      if (this.stateValue !== 'running') return undefined;
+      const c = this.book.ready.takeNext((ns) => this.holds.isHeld(ns));
+      if (c || this.book.ready.size === 0) return c;
+      await this.holds.changed(this.stopCtl.signal);
+    }
+  }
+
+  /**
+   * Nothing durable happened ('retry'): the job keeps its place at the head of its line, which waits a
+   * backoff delay (src/agent/start-holds.ts); a fetch meanwhile drops it if it left the pending set.
+   */
+  private couldNotStart(c: Entry<Candidate>): void {
+    if (this.stateValue !== 'running') return; // stopping: the service still has it QUEUED for the next start
+    if (this.book.ready.putBack(c)) {
+      const { delayMs, failures } = this.holds.hold(c);
+      this.log.warn({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined, delayMs, failures }, 'job keeps its place and is tried again after a delay');
+      // Its own slot is spent: one for it again, which waits for the line to open.
+      void this.queue.add(() => this.runNext());
+    }
+    this.retryLater(c.namespace);
   }
 
   private onExecutionEvent(e: ExecutionEvent): void {
@@ -336,6 +375,7 @@ export class Agent extends EventEmitter {
     this.log.info({ running: running.size, queued: ready.size }, 'stopping: no new jobs');
     ready.clear();
     this.queue.clear();
+    this.holds.clear();
     for (const t of this.timers) clearInterval(t);
     this.watch.stopClock();
     this.refetch.cancelAll();

@@ -37,6 +37,8 @@ export interface BookDeps {
   enqueue(c: Candidate): void;
   /** Fetches a namespace's pending list again (coalesced; only while the agent runs). */
   trigger(ns: string): void;
+  /** A ready candidate left the pending set and was dropped before it started. */
+  dropped?(key: string): void;
 }
 
 export class ExecutionBook {
@@ -82,6 +84,7 @@ export class ExecutionBook {
     for (const k of plan.dropReady) {
       this.d.log.info({ jobId: this.ready.get(k)?.jobId }, 'queued job left the pending set before it started');
       this.ready.delete(k);
+      this.d.dropped?.(k);
     }
     this.follow(plan);
     if (this.firstFetch.size === 0) this.openGate();

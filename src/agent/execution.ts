@@ -64,6 +64,8 @@ export interface ExecutionEnv {
   network?: NetworkAccess;
   /** With `trust` configured: the signed-document checks every execution passes before anything runs. */
   gate?: TrustGate;
+  /** Random source of the retry delays; default Math.random. */
+  random?: () => number;
 }
 
 function callOpts(ns: string, timeoutMs: number): CallOptions {
@@ -124,6 +126,7 @@ export class Execution {
       baseMs: 200,
       maxMs: 5000,
       maxAttempts: 6,
+      ...(this.env.random ? { random: this.env.random } : {}),
       isRetryable: (err) => (err as { retryable?: unknown }).retryable === true && !this.controller.signal.aborted,
       signal: this.controller.signal,
     });

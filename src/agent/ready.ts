@@ -8,7 +8,7 @@ import { compareExecutions } from './order';
 import type { Orderable, Sequenced } from './order';
 import { refKey } from './reconcile';
 
-type Entry<T> = T & Sequenced;
+export type Entry<T> = T & Sequenced;
 
 export class ReadyQueue<T extends Orderable & ExecRef> {
   private seq = 0;
@@ -40,11 +40,19 @@ export class ReadyQueue<T extends Orderable & ExecRef> {
   add(c: T): boolean {
     const key = refKey(c);
     if (this.byKey.has(key)) return false;
-    const e = { ...c, seen: ++this.seq } as Entry<T>;
-    this.byKey.set(key, e);
-    const lane = this.lanes.get(c.namespace) ?? [];
-    this.lanes.set(c.namespace, lane);
-    lane.splice(insertionPoint(lane, e), 0, e);
+    this.insert(key, { ...c, seen: ++this.seq } as Entry<T>);
+    return true;
+  }
+
+  /**
+   * Returns a candidate taken by `takeNext` that could not start, with the discovery number it had:
+   * it goes back to its own place (the head of its line, unless the line changed meanwhile), not
+   * behind what was found after it. False when its key is queued again already.
+   */
+  putBack(e: Entry<T>): boolean {
+    const key = refKey(e);
+    if (this.byKey.has(key)) return false;
+    this.insert(key, e);
     return true;
   }
 
@@ -57,10 +65,14 @@ export class ReadyQueue<T extends Orderable & ExecRef> {
     return true;
   }
 
-  /** Removes and returns the first of the namespace heads, or undefined when nothing waits. */
-  takeNext(): Entry<T> | undefined {
+  /**
+   * Removes and returns the first of the namespace heads, or undefined when nothing waits. A line
+   * `held` says to skip is passed over whole: nothing behind its head may overtake it.
+   */
+  takeNext(held?: (namespace: string) => boolean): Entry<T> | undefined {
     let best: Entry<T> | undefined;
-    for (const lane of this.lanes.values()) {
+    for (const [ns, lane] of this.lanes) {
+      if (held?.(ns)) continue;
       const head = lane[0];
       if (head && (!best || compareExecutions(head, best) < 0)) best = head;
     }
@@ -84,6 +96,13 @@ export class ReadyQueue<T extends Orderable & ExecRef> {
   clear(): void {
     this.byKey.clear();
     this.lanes.clear();
+  }
+
+  private insert(key: string, e: Entry<T>): void {
+    this.byKey.set(key, e);
+    const lane = this.lanes.get(e.namespace) ?? [];
+    this.lanes.set(e.namespace, lane);
+    lane.splice(insertionPoint(lane, e), 0, e);
   }
 }
 

@@ -15,7 +15,7 @@ let stack: Stack;
 const procs: AgentProcess[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ things: ['order-thing', 'cancel-thing', 'fuzz-thing', 'fault-thing', 'cfg-thing'] });
+  stack = await startStack({ things: ['order-thing', 'cancel-thing', 'fuzz-thing', 'fault-thing', 'hold-thing', 'cfg-thing'] });
 });
 afterAll(async () => {
   for (const p of procs) {
@@ -118,7 +118,30 @@ describe('agent end to end', () => {
     }
     // Duplicate notify-next naming the running job never aborted it.
     expect(handlerRuns(setup.handlerLog).filter((r) => r.aborted)).toEqual([]);
+    // Exact order even when a start failed more often than its retries allow: it kept its place.
     expect(handlerRuns(setup.handlerLog).map((r) => r.jobId)).toEqual(jobs);
+  });
+
+  it('a job whose start fails more often than its retries allow keeps its place: the next one waits behind it', async () => {
+    const thing = 'hold-thing';
+    const setup = await agentConfig(stack, thing, 'hold');
+    const agent = start(setup.configFile);
+    await agent.waitForLog((l) => l.msg === 'connected to the broker');
+    await agent.waitForLog((l) => l.msg === 'pending executions listed');
+    // Every request of this thing throttled: the notifications still bring both jobs, neither can start.
+    stack.sim.runtime.service.setFaults(thing, { throttle: 1 });
+    await createJob(stack, 'h-1', thing, { operation: 'record' });
+    await createJob(stack, 'h-2', thing, { operation: 'record' });
+    const wait = await agent.waitForLog((l) => l.msg === 'job keeps its place and is tried again after a delay', 60_000);
+    stack.sim.runtime.service.setFaults(thing, {});
+    expect(wait.jobId).toBe('h-1');
+    expect(wait.delayMs).toEqual(expect.any(Number));
+    await agent.waitForLog(finished('h-2'), 60_000);
+    expect(handlerRuns(setup.handlerLog).map((r) => r.jobId)).toEqual(['h-1', 'h-2']);
+    expect(agent.count((l) => l.msg === 'job dispatched' && l.jobId === 'h-2')).toBe(1);
+    for (const j of ['h-1', 'h-2']) expect(terminalCount(stack, j, 'SUCCEEDED')).toBe(1);
+    agent.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
   });
 
   it('refuses an invalid configuration with exit 2 and names every bad key', async () => {

@@ -93,4 +93,22 @@ describe('ReadyQueue', () => {
     expect(drain(q)).toEqual(['/early', '/late', '/retry']);
     expect(q.size).toBe(0);
   });
+
+  it('puts a candidate that could not start back in its own place, and passes over a held line whole', () => {
+    const q = new ReadyQueue<Candidate>();
+    q.add(c('', 'n1', 10));
+    q.add(c('', 'n2', 10));
+    q.add(c('ns', 'other', 11));
+    const first = q.takeNext();
+    expect(first?.jobId).toBe('n1');
+    // Found after n1 but in the same second: only its discovery number keeps n1 ahead of it.
+    q.add(c('', 'n3', 10));
+    expect(q.putBack(first as NonNullable<typeof first>)).toBe(true);
+    expect(q.putBack(first as NonNullable<typeof first>)).toBe(false);
+    const held = (ns: string): boolean => ns === '';
+    expect(q.takeNext(held)?.jobId).toBe('other');
+    expect(q.takeNext(held)).toBeUndefined();
+    expect(q.size).toBe(3);
+    expect(drain(q)).toEqual(['/n1', '/n2', '/n3']);
+  });
 });
