@@ -70,6 +70,8 @@ export interface AgentDeps {
   identityFor?: (jobId: string) => IdentityControl;
   /** With `trust` configured: the signed-document checks (docs/SIGNING.md). */
   gate?: TrustGate;
+  /** A first connection attempt started while the agent was being built (src/agent/create.ts). */
+  firstConnect?: Promise<void>;
 }
 
 export class Agent extends EventEmitter {
@@ -100,6 +102,7 @@ export class Agent extends EventEmitter {
       clientId: d.config.mqtt.clientId,
       certificate: d.certificate,
       signal: this.stopCtl.signal,
+      ...(d.firstConnect ? { firstConnect: d.firstConnect } : {}),
       onClockJump: () => this.refetch.fireAll(),
     });
     const cfg = d.config;
@@ -197,6 +200,10 @@ export class Agent extends EventEmitter {
     gateTimer.unref();
     this.timers.push(gateTimer);
     this.watch.connect();
+    // An early first attempt (create.ts) may have connected before the 'connect' listener could act
+    // (the agent was not running yet): take the connection up now. Same tick as 'running', so the
+    // event cannot also have been handled.
+    if (this.d.transport.connected) void this.onConnect();
     // HTTPS namespaces do not need the broker: fetch them right away.
     for (const ns of this.namespaces()) if (this.apiFor(ns) !== this.d.mqttJobs) this.trigger(ns);
     this.outbox.kick();
@@ -327,6 +334,12 @@ export class Agent extends EventEmitter {
 
   private async doStop(opts: { graceMs?: number; immediate?: boolean }): Promise<void> {
     if (this.stateValue === 'idle' || this.stateValue === 'stopped') {
+      // Built but never started: the transport may still be connected by createAgent's early attempt.
+      if (this.stateValue === 'idle') {
+        this.stopCtl.abort();
+        await this.d.transport.close();
+        await this.d.store.close();
+      }
       this.setState('stopped');
       return;
     }
