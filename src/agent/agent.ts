@@ -76,6 +76,8 @@ export interface AgentDeps {
   random?: () => number;
   /** The wait before a job that could not start is tried again, doubling from baseMs to maxMs; default 1 s → 30 s. */
   startRetry?: { baseMs: number; maxMs: number };
+  /** A first connection attempt started while the agent was being built (src/agent/create.ts). */
+  firstConnect?: Promise<void>;
 }
 
 export class Agent extends EventEmitter {
@@ -107,12 +109,12 @@ export class Agent extends EventEmitter {
       clientId: d.config.mqtt.clientId,
       certificate: d.certificate,
       signal: this.stopCtl.signal,
+      ...(d.firstConnect ? { firstConnect: d.firstConnect } : {}),
       onClockJump: () => this.refetch.fireAll(),
     });
     const cfg = d.config;
     this.queue = new PQueue({ concurrency: cfg.jobs.concurrency });
-    // 'equal' jitter: the wait really grows with each failure in a row, it never draws ~0 and retries at once.
-    this.holds = new StartHolds({ ...(d.startRetry ?? { baseMs: 1000, maxMs: 30_000 }), jitter: 'equal', ...(d.random ? { random: d.random } : {}) });
+    this.holds = new StartHolds({ ...(d.startRetry ?? { baseMs: 1000, maxMs: 30_000 }), random: d.random });
     this.outbox = new OutboxSender({
       store: d.store,
       apiFor: (ns) => this.apiFor(ns),
@@ -208,6 +210,10 @@ export class Agent extends EventEmitter {
     gateTimer.unref();
     this.timers.push(gateTimer);
     this.watch.connect();
+    // An early first attempt (create.ts) may have connected before the 'connect' listener could act
+    // (the agent was not running yet): take the connection up now. Same tick as 'running', so the
+    // event cannot also have been handled.
+    if (this.d.transport.connected) void this.onConnect();
     // HTTPS namespaces do not need the broker: fetch them right away.
     for (const ns of this.namespaces()) if (this.apiFor(ns) !== this.d.mqttJobs) this.trigger(ns);
     this.outbox.kick();
@@ -297,9 +303,9 @@ export class Agent extends EventEmitter {
     if (!this.book.admit(c)) return;
     this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined, queuedAt: c.queuedAt }, 'job queued');
     this.emit('queued', { ref: c });
-    // One slot per candidate; the slot runs whichever candidate is first in order when it starts.
+    // One slot per candidate; the slot runs whichever candidate is first in order when it starts (a
+    // slot waiting for a held line may take this one: it is woken).
     void this.queue.add(() => this.runNext());
-    // A slot waiting for a held line may take this one instead (another namespace's line).
     this.holds.wake();
   }
 
@@ -310,7 +316,7 @@ export class Agent extends EventEmitter {
     while (this.d.store.outboxFull && this.stateValue === 'running') await sleep(1000, this.stopCtl.signal).catch(() => undefined);
     // No start without a record: while the journal cannot take one, every job waits QUEUED.
     await this.d.store.whenWritable(this.stopCtl.signal).catch(() => undefined);
-    const c = await this.nextReady();
+    const c = await this.holds.take(this.book.ready, () => this.stateValue === 'running', this.stopCtl.signal);
     if (!c) return;
     this.log.debug({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined }, 'job dispatched');
     this.emit('dispatched', { ref: c });
@@ -330,25 +336,15 @@ export class Agent extends EventEmitter {
     if (this.book.mayHoldMore(c.namespace)) this.trigger(c.namespace);
   }
 
-  /** The first ready candidate of a line not held; while only held lines wait, waits (no spin) for one to open, a new candidate, or stop. */
-  private async nextReady(): Promise<Entry<Candidate> | undefined> {
-    for (;;) {
-      if (this.stateValue !== 'running') return undefined;
-      const c = this.book.ready.takeNext((ns) => this.holds.isHeld(ns));
-      if (c || this.book.ready.size === 0) return c;
-      await this.holds.changed(this.stopCtl.signal);
-    }
-  }
-
   /**
    * Nothing durable happened ('retry'): the job keeps its place at the head of its line, which waits a
    * backoff delay (src/agent/start-holds.ts); a fetch meanwhile drops it if it left the pending set.
    */
   private couldNotStart(c: Entry<Candidate>): void {
     if (this.stateValue !== 'running') return; // stopping: the service still has it QUEUED for the next start
-    if (this.book.ready.putBack(c)) {
-      const { delayMs, failures } = this.holds.hold(c);
-      this.log.warn({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined, delayMs, failures }, 'job keeps its place and is tried again after a delay');
+    const wait = this.holds.putBack(this.book.ready, c);
+    if (wait) {
+      this.log.warn({ jobId: c.jobId, executionNumber: c.executionNumber, namespace: c.namespace || undefined, ...wait }, 'job keeps its place and is tried again after a delay');
       // Its own slot is spent: one for it again, which waits for the line to open.
       void this.queue.add(() => this.runNext());
     }
@@ -366,6 +362,12 @@ export class Agent extends EventEmitter {
 
   private async doStop(opts: { graceMs?: number; immediate?: boolean }): Promise<void> {
     if (this.stateValue === 'idle' || this.stateValue === 'stopped') {
+      // Built but never started: the transport may still be connected by createAgent's early attempt.
+      if (this.stateValue === 'idle') {
+        this.stopCtl.abort();
+        await this.d.transport.close();
+        await this.d.store.close();
+      }
       this.setState('stopped');
       return;
     }

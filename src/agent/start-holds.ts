@@ -1,18 +1,20 @@
 /**
  * A job that could not start keeps its place (docs/ARCHITECTURE.md §3, "Order"). When an execution's
  * start fails for a passing reason (its IN_PROGRESS update or its describe throttled, refused with an
- * internal error or timed out more often than the execution's own retries allow), it goes back to the
+ * internal error or timed out more often than the execution's own retries allow, or the journal
+ * unable to take its start), it goes back to the
  * head of its namespace's line and the line is held for a backoff delay: no later job of that
  * namespace starts meanwhile, or it would run before the one the service queued first. Other
  * namespaces are lines of their own and go on. The delay grows with each failure of that execution in
  * a row (one backoff per execution) and starts from the beginning once it has started or gone.
- * Timers only: the agent decides what waits (src/agent/agent.ts).
  */
 import { Backoff } from '../lib/backoff';
 import type { BackoffOptions } from '../lib/backoff';
 import { monotonicMs } from '../lib/clock';
 import { RecentMap } from '../lib/recent';
 import type { ExecRef } from '../store/types';
+import type { Orderable } from './order';
+import type { Entry, ReadyQueue } from './ready';
 import { refKey } from './reconcile';
 
 /** Executions whose failures in a row are counted: more are not waiting at once in practice, and a forgotten count only restarts its backoff. */
@@ -31,8 +33,35 @@ export class StartHolds {
   /** Held lines, by namespace. */
   private readonly holds = new Map<string, Hold>();
   private waiters: (() => void)[] = [];
+  private readonly opts: BackoffOptions;
 
-  constructor(private readonly opts: BackoffOptions) {}
+  /** Delays double from baseMs to maxMs. */
+  constructor(o: { baseMs: number; maxMs: number; random?: (() => number) | undefined }) {
+    // Equal jitter: the wait really grows with each failure in a row; it never draws ~0 and tries again at once.
+    this.opts = { baseMs: o.baseMs, maxMs: o.maxMs, jitter: 'equal', ...(o.random ? { random: o.random } : {}) };
+  }
+
+  /**
+   * The first candidate of `ready` whose line is not held. While only held lines have candidates it
+   * waits — never spins — for a line to open, a new candidate (`wake`) or `signal`; undefined once
+   * nothing is ready or `active()` says the agent no longer takes jobs.
+   */
+  async take<T extends Orderable & ExecRef>(ready: ReadyQueue<T>, active: () => boolean, signal: AbortSignal): Promise<Entry<T> | undefined> {
+    for (;;) {
+      if (!active()) return undefined;
+      const c = ready.takeNext((ns) => this.isHeld(ns));
+      if (c || ready.size === 0) return c;
+      await this.changed(signal);
+    }
+  }
+
+  /**
+   * `c`, taken from `ready`, could not start: back in its place, its line held. The delay and its
+   * failures in a row, or undefined when it is queued again already (nothing to hold).
+   */
+  putBack<T extends Orderable & ExecRef>(ready: ReadyQueue<T>, c: Entry<T>): { delayMs: number; failures: number } | undefined {
+    return ready.putBack(c) ? this.hold(c) : undefined;
+  }
 
   /**
    * `ref` could not start: holds its namespace's line for its next backoff delay (or longer, when the

@@ -28,6 +28,8 @@ export interface WatchDeps {
   certificate: CertificateWindow | undefined;
   /** Aborted when the agent stops: ends the connect loop. */
   signal: AbortSignal;
+  /** A first connection attempt already under way (src/agent/create.ts): the connect loop's first try. */
+  firstConnect?: Promise<void>;
   /** The wall clock stepped: whatever waits for a date may be due now. */
   onClockJump(): void;
 }
@@ -42,8 +44,14 @@ export class Watch {
   constructor(private readonly d: WatchDeps) {
     this.conditions = new Conditions(d.log, d.status, join(d.stateDirectory, 'journal'), d.certificate);
     this.trouble = new ConnectionTrouble(d.log, d.status, d.stateDirectory, d.clientId);
+    let first = d.firstConnect;
     this.connector = new ConnectLoop({
-      connect: () => d.transport.connect(),
+      // An attempt started before the agent: its outcome (and a failure's reason) is the loop's first.
+      connect: () => {
+        const attempt = first ?? d.transport.connect();
+        first = undefined;
+        return attempt;
+      },
       onUp: () => this.conditions.connected(),
       onFailure: (err, retryInMs) => this.conditions.connectFailed(err, retryInMs),
       signal: d.signal,

@@ -36,6 +36,11 @@ export interface StateStoreOptions {
   compactEvery?: number;
   /** Retry delays while the state directory cannot be written (default 1 s doubling to 15 s, full jitter). */
   retry?: { baseMs: number; maxMs: number };
+  /**
+   * Called once this process holds the journal's lock, before the journal is read and compacted:
+   * work that must not run while another agent owns the directory can start here.
+   */
+  onLocked?: () => void;
 }
 
 type RecordBody = StoreRecord extends infer R ? (R extends StoreRecord ? Omit<R, 'n'> : never) : never;
@@ -340,6 +345,7 @@ export async function openStateStore(dir: string, opts: StateStoreOptions = {}):
   let problem: StorageProblem | undefined;
   try {
     io = await openIo(dir);
+    opts.onLocked?.();
   } catch (err) {
     if (!isStorageError(err)) throw err;
     problem = describeProblem(dir, 'opening the journal', err, clock.now());
