@@ -1,12 +1,12 @@
 /**
  * A job that could not start keeps its place (docs/ARCHITECTURE.md §3, "Order"). When an execution's
- * start fails for a passing reason (its IN_PROGRESS update or its describe throttled, refused with an
+ * start fails for a passing reason (its describe or IN_PROGRESS update throttled, refused with an
  * internal error or timed out more often than the execution's own retries allow, or the journal
- * unable to take its start), it goes back to the
- * head of its namespace's line and the line is held for a backoff delay: no later job of that
- * namespace starts meanwhile, or it would run before the one the service queued first. Other
- * namespaces are lines of their own and go on. The delay grows with each failure of that execution in
- * a row (one backoff per execution) and starts from the beginning once it has started or gone.
+ * unable to take its start), it goes back to the head of its namespace's line and the line is held
+ * for a backoff delay: no later job of that namespace starts meanwhile, or it would run before the
+ * one the service queued first. Other namespaces are lines of their own and go on. The delay grows
+ * with each failure of that execution in a row (one backoff per execution) and starts from the
+ * beginning once it has started or gone.
  */
 import { Backoff } from '../lib/backoff';
 import type { BackoffOptions } from '../lib/backoff';
