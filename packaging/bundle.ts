@@ -4,7 +4,7 @@
  * bundler wraps each CommonJS module and runs it on first require).
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, WORK_DIR } from './common';
 
@@ -27,7 +27,10 @@ export const EXTERNAL = ['aws-iot-device-sdk-v2', 'aws-crt', 'ajv'];
  * - debug (with supports-color, loading tty and os): mqtt.js's trace output, enabled only by the
  *   DEBUG environment variable, which a device service does not set;
  * - thread-stream (worker_threads): pino's worker-thread transports, which the agent does not use
- *   (src/lib/log.ts writes to stdout synchronously).
+ *   (src/lib/log.ts writes to stdout synchronously);
+ * - worker_threads in pino's tools: read for `isMainThread` alone, which the executable always is;
+ * - assert in sonic-boom (pino's stdout writer): one argument check; node:assert itself loads its
+ *   error formatting and comparison code.
  */
 const STAND_INS: { filter: RegExp; importer?: RegExp; contents: string }[] = [
   {
@@ -51,6 +54,16 @@ module.exports = debug;`,
     filter: /^thread-stream$/,
     contents: `module.exports = class ThreadStream { constructor() { throw new Error('pino worker-thread transports are not in the standalone executable'); } };`,
   },
+  {
+    filter: /^worker_threads$/,
+    importer: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    contents: `module.exports = { isMainThread: true };`,
+  },
+  {
+    filter: /^assert$/,
+    importer: /[\\/]sonic-boom[\\/]index\.js$/,
+    contents: `module.exports = function assert(value, message) { if (!value) throw new Error(message); };`,
+  },
 ];
 
 function standIns(): Plugin {
@@ -66,6 +79,35 @@ function standIns(): Plugin {
         contents: STAND_INS[Number(args.path.slice('stand-in-'.length))]?.contents ?? '',
         loader: 'js',
       }));
+    },
+  };
+}
+
+/**
+ * Edits to a dependency's own text, each checked: a new version that no longer matches fails the build
+ * rather than quietly loading what the edit kept out.
+ * - lru-cache (mqtt.js's topic aliases) reads the `performance` global when it loads, which makes Node
+ *   load node:perf_hooks at every start; it times only TTL entries, and mqtt.js sets no TTL.
+ */
+const PATCHES: { file: RegExp; from: RegExp; to: string }[] = [
+  {
+    file: /[\\/]lru-cache[\\/]dist[\\/]commonjs[\\/]index\.js$/,
+    from: /const perf = typeof performance === 'object' &&\s*performance &&\s*typeof performance\.now === 'function'\s*\?\s*performance\s*:\s*Date;/,
+    to: 'const perf = Date;',
+  },
+];
+
+function patches(): Plugin {
+  return {
+    name: 'patches',
+    setup(b) {
+      for (const p of PATCHES) {
+        b.onLoad({ filter: p.file }, (args) => {
+          const text = readFileSync(args.path, 'utf8');
+          if (!p.from.test(text)) throw new Error(`bundle patch for ${args.path} no longer matches: review it against the new version`);
+          return { contents: text.replace(p.from, p.to), loader: 'js' };
+        });
+      }
     },
   };
 }
@@ -92,7 +134,7 @@ export async function bundle(): Promise<Bundle> {
     external: EXTERNAL,
     metafile: true,
     logLevel: 'warning',
-    plugins: [standIns()],
+    plugins: [standIns(), patches()],
   });
   writeFileSync(path.join(WORK_DIR, 'bundle-meta.json'), JSON.stringify(result.metafile));
   const out = result.metafile.outputs[path.relative(process.cwd(), file)] ?? Object.values(result.metafile.outputs)[0];

@@ -1,8 +1,9 @@
 /** Opens a download source at a byte offset: https (http only when allowed), following redirects, or file://. */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type * as Http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type * as Https from 'node:https';
 import { isIP } from 'node:net';
 import { type Duplex, Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
@@ -56,7 +57,9 @@ function connector(url: URL, o: SourceOptions): (opts: unknown, done: Created) =
 }
 
 function get(url: URL, headers: Record<string, string>, o: SourceOptions): Promise<IncomingMessage> {
-  const lib = url.protocol === 'https:' ? https : http;
+  // node:http(s) load with the first download, not with the agent: an idle agent never needs them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+  const lib = url.protocol === 'https:' ? (require('node:https') as typeof Https) : (require('node:http') as typeof Http);
   return new Promise((resolve, reject) => {
     // The URL object goes through as is: a presigned query string must reach the server byte for byte.
     const req = lib.get(url, { headers, signal: o.signal, createConnection: connector(url, o) as never }, resolve);

@@ -22,6 +22,8 @@ import type { Logger } from '../lib/log';
 import { createDialer, describeProxy, resolveProxy, type Dialer } from '../net';
 import { openStateStore } from '../store/file-store';
 import { createTransport, readPin } from '../transport';
+import type { Transport } from '../transport/types';
+import type { StateStore } from '../store/types';
 import { Agent } from './agent';
 import type { Notifier } from './agent';
 import type { CertificateWindow } from './clock-trouble';
@@ -80,13 +82,6 @@ export function createNetwork(config: AgentConfig, env: NodeJS.ProcessEnv, log?:
 export async function createAgent(config: AgentConfig, o: CreateAgentOptions): Promise<Agent> {
   const log = o.log;
   const network = createNetwork(config, o.env ?? process.env, log);
-  const { registry, problems } = await buildRegistry(config, o);
-  for (const p of problems) log.error({ problem: p }, 'handler not loaded');
-  log.info({ handlers: registry.names() }, 'handlers loaded');
-  const store = await openStateStore(join(config.stateDirectory, 'journal'), {
-    outboxLimit: config.jobs.outboxLimit,
-    onWarn: (msg) => log.warn(msg),
-  });
   const m = config.mqtt;
   const p11 = config.pkcs11;
   const transport = createTransport({
@@ -104,6 +99,42 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
     operationTimeoutMs: config.jobs.requestTimeoutSeconds * 1000,
     network,
   });
+  // The first connection attempt overlaps the rest of the start (the journal's fsyncs and compaction,
+  // the handlers, the trust store): on a device's flash those take longer than the TLS handshake. It
+  // begins only once the journal's lock is held, so a second agent started on the same state
+  // directory fails at the lock without ever taking the first one's client id off the broker.
+  let firstConnect: Promise<void> | undefined;
+  let store: StateStore | undefined;
+  try {
+    store = await openStateStore(join(config.stateDirectory, 'journal'), {
+      outboxLimit: config.jobs.outboxLimit,
+      onWarn: (msg) => log.warn(msg),
+      onLocked: () => {
+        firstConnect = transport.connect();
+        // The agent's connect loop takes this attempt's outcome (and reports a failure) as its first.
+        firstConnect.catch(() => undefined);
+      },
+    });
+    return await assemble(config, o, { network, transport, store, ...(firstConnect ? { firstConnect } : {}) });
+  } catch (err) {
+    // Nothing half-built stays behind: the lock is released and the broker left.
+    await store?.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The rest of the agent around an open store and a transport that may already be connecting. */
+async function assemble(
+  config: AgentConfig,
+  o: CreateAgentOptions,
+  p: { network: Dialer; transport: Transport; store: StateStore; firstConnect?: Promise<void> },
+): Promise<Agent> {
+  const { log } = o;
+  const { network, transport, store } = p;
+  const { registry, problems } = await buildRegistry(config, o);
+  for (const problem of problems) log.error({ problem }, 'handler not loaded');
+  log.info({ handlers: registry.names() }, 'handlers loaded');
   const timeoutMs = config.jobs.requestTimeoutSeconds * 1000;
   const mqttJobs = new MqttJobsClient({
     transport,
@@ -133,6 +164,7 @@ export async function createAgent(config: AgentConfig, o: CreateAgentOptions): P
   return new Agent({
     config, log, transport, mqttJobs, ...(httpsJobs ? { httpsJobs } : {}), store, registry, exec, network,
     ...(o.notifier ? { notifier: o.notifier } : {}), ...(certificate ? { certificate } : {}), ...(identityFor ? { identityFor } : {}), ...(gate ? { gate } : {}),
+    ...(p.firstConnect ? { firstConnect: p.firstConnect } : {}),
   });
 }
 

@@ -5,9 +5,11 @@
  * dropped, a scrubbed environment, no inherited descriptors, stdout and stderr drained at the same
  * time into bounded tails, and the whole process group killed on abort or timeout.
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { monotonicMs } from '../lib/clock';
 import { AbortedError } from '../lib/errors';
 import type { HandlerLogger, ProcessResult, ProcessRunner, RunProcessOptions } from './api';
 import { TailBuffer } from './capture';
@@ -125,9 +127,9 @@ function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
 /** SIGTERM to the group, then SIGKILL to whatever of it is still there after the grace period. */
 export async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
   if (!signalGroup(pgid, 'SIGTERM')) return;
-  const deadline = performance.now() + graceMs;
-  while (performance.now() < deadline) {
-    await delay(Math.min(GROUP_POLL_MS, Math.max(1, deadline - performance.now())));
+  const deadline = monotonicMs() + graceMs;
+  while (monotonicMs() < deadline) {
+    await delay(Math.min(GROUP_POLL_MS, Math.max(1, deadline - monotonicMs())));
     if (!signalGroup(pgid, 0)) return;
   }
   signalGroup(pgid, 'SIGKILL');
@@ -144,7 +146,9 @@ function spawnAndCollect(argv0: string, p: Prepared, o: RunProcessOptions): Prom
   const leaked = inheritableFds();
   const nullFd = leaked.length > 0 ? openSync('/dev/null', 'r+') : undefined;
   return new Promise<ProcessResult>((resolve, reject) => {
-    const child = spawn(p.file, p.args, {
+    // node:child_process loads with the first handler process, not at start-up.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+    const child = (require('node:child_process') as typeof ChildProcess).spawn(p.file, p.args, {
       cwd: o.cwd,
       env: p.env,
       uid: p.uid,

@@ -2,7 +2,7 @@
  * Resolves a `runAsUser` value to the uid/gid/home the spawn applies itself. No sudo, and never a
  * fallback to the agent's own user: a name that does not resolve rejects the job.
  */
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { RejectError } from './errors';
@@ -29,7 +29,8 @@ export function parsePasswdLine(line: string): ResolvedUser | undefined {
 
 function getent(key: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    execFile('getent', ['passwd', '--', key], { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, stdout) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+    (require('node:child_process') as typeof ChildProcess).execFile('getent', ['passwd', '--', key], { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (err, stdout) => {
       if (!err) return resolve(stdout);
       // getent exits 2 when the key is not found: that is an answer; anything else is a lookup failure.
       if ((err as { code?: unknown }).code === 2) return resolve(undefined);

@@ -5,7 +5,7 @@
  * tool process per step keeps a native module out of the agent. The PIN reaches the tool through
  * its environment (`--pin env:NAME`), never its command line.
  */
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,9 @@ function tokenArgs(p11: Pkcs11Config): string[] {
 
 function runTool(k: TokenKey, what: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(k.tool ?? 'pkcs11-tool', [...tokenArgs(k.p11), ...args], { env: { ...process.env, [PIN_VAR]: k.pin }, timeout: 60_000 }, (err, stdout, stderr) => {
+    // node:child_process loads with the first token operation, not with every agent's start.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+    (require('node:child_process') as typeof ChildProcess).execFile(k.tool ?? 'pkcs11-tool', [...tokenArgs(k.p11), ...args], { env: { ...process.env, [PIN_VAR]: k.pin }, timeout: 60_000 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const said = (stderr || err.message).split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'Aborting.');
       reject(new IdentityError(`pkcs11 ${what} (key ${k.label}): ${said.join('; ') || 'pkcs11-tool failed'}`, { cause: err }));

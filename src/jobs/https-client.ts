@@ -17,7 +17,8 @@
  *   died, and the caller (with expectedVersion) is the one able to tell.
  */
 import { readFile } from 'node:fs/promises';
-import { type Agent, request } from 'node:https';
+import type * as Https from 'node:https';
+import type { Agent } from 'node:https';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -194,7 +195,9 @@ export class HttpsJobsClient implements JobsApi {
         headers['content-type'] = 'application/json';
         headers['content-length'] = body.length;
       }
-      const req = request({ agent, protocol: 'https:', hostname: this.url.hostname, port: this.url.port || 443, method, path, headers });
+      // node:https loads with the first HTTPS request: the MQTT-only agent never pays for it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+      const req = (require('node:https') as typeof Https).request({ agent, protocol: 'https:', hostname: this.url.hostname, port: this.url.port || 443, method, path, headers });
       const timer = setTimeout(() => req.destroy(new TimeoutError(what, timeoutMs)), timeoutMs);
       timer.unref();
       const onAbort = (): void => void req.destroy(new AbortedError(what, opts.signal?.reason));

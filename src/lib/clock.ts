@@ -25,9 +25,16 @@ export function epochSeconds(clock: Clock): number {
   return Math.floor(clock.now() / 1000);
 }
 
-/** Milliseconds on the monotonic clock: what every deadline, rate limit and elapsed time is measured on. */
+/** Zero of monotonicMs(): the first load of this module, so values stay small as performance.now()'s do. */
+const ORIGIN = process.hrtime.bigint();
+
+/**
+ * Milliseconds on the monotonic clock: what every deadline, rate limit and elapsed time is measured on.
+ * process.hrtime rather than the `performance` global: its first use loads node:perf_hooks, a few
+ * milliseconds of every start for a clock the process already has.
+ */
 export function monotonicMs(): number {
-  return performance.now();
+  return Number(process.hrtime.bigint() - ORIGIN) / 1e6;
 }
 
 /**
@@ -36,9 +43,9 @@ export function monotonicMs(): number {
  */
 export function watchWallClock(onJump: (jumpMs: number, nowMs: number) => void, opts: { intervalMs?: number; thresholdMs?: number } = {}): () => void {
   const threshold = opts.thresholdMs ?? 2000;
-  let offset = Date.now() - performance.now();
+  let offset = Date.now() - monotonicMs();
   const timer = setInterval(() => {
-    const current = Date.now() - performance.now();
+    const current = Date.now() - monotonicMs();
     const jump = current - offset;
     offset = current;
     if (Math.abs(jump) >= threshold) onJump(jump, Date.now());

@@ -14,7 +14,7 @@
  * job processes start with a scrubbed environment without NOTIFY_SOCKET, and a forged WATCHDOG=1 can at
  * worst delay a restart. See systemd/README.md.
  */
-import { execFile } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 
 export interface SdNotifier {
   /** True when NOTIFY_SOCKET is set (we run under systemd with Type=notify). */
@@ -65,7 +65,9 @@ export function createSdNotifier(env: NodeJS.ProcessEnv = process.env, opts: SdN
   const send = (assignments: string[]): Promise<void> =>
     new Promise<void>((resolve) => {
       const childEnv = { NOTIFY_SOCKET: socket, PATH: env.PATH ?? '/usr/bin:/bin' };
-      execFile(command, assignments, { env: childEnv, timeout, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+      // node:child_process loads with the first notification: none without systemd.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+      (require('node:child_process') as typeof ChildProcess).execFile(command, assignments, { env: childEnv, timeout, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
         if (err) onError(`sd_notify ${assignments.join(' ')} failed: ${stderr.trim() || err.message}`);
         resolve();
       });

@@ -4,8 +4,9 @@
  * device's mTLS), so the proxy never sees inside it. The host name goes to the proxy as given: the
  * proxy resolves it, the device never does.
  */
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type * as Http from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type * as Https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { errorMessage } from '../lib/errors';
@@ -19,11 +20,11 @@ export function authority(host: string, port: number): string {
   return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
-async function requestOptions(p: ProxySettings, target: string): Promise<https.RequestOptions> {
+async function requestOptions(p: ProxySettings, target: string): Promise<Https.RequestOptions> {
   const headers: Record<string, string> = { host: target };
   const creds = await proxyCredentials(p);
   if (creds !== undefined) headers['proxy-authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-  const base: https.RequestOptions = { host: p.host, port: p.port, method: 'CONNECT', path: target, headers, agent: false, setHost: false };
+  const base: Https.RequestOptions = { host: p.host, port: p.port, method: 'CONNECT', path: target, headers, agent: false, setHost: false };
   if (p.kind !== 'https') return base;
   let ca: Buffer | undefined;
   if (p.caFile !== undefined) {
@@ -63,7 +64,10 @@ export async function httpConnect(p: ProxySettings, host: string, port: number, 
       if (err) reject(err);
       else if (socket) resolve(socket);
     };
-    const req: ClientRequest = (p.kind === 'https' ? https : http).request(options);
+    // node:http and node:https load only when a tunnel is opened: most devices have no HTTP proxy.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy loading is the point
+    const lib = p.kind === 'https' ? (require('node:https') as typeof Https) : (require('node:http') as typeof Http);
+    const req: ClientRequest = lib.request(options);
     let secure = false;
     const fail = (err: ProxyError): void => {
       req.destroy();

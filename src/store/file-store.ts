@@ -2,12 +2,10 @@
  * The durable StateStore: an append-only journal of JSON lines, fsynced per write batch, folded
  * periodically into an atomically written snapshot.
  *
- * - Group commit: writes issued while an fsync is in flight are appended and synced together, so N
- *   concurrent writers pay for one fsync, and each promise resolves only once its record is durable.
+ * - How records reach stable storage — group commit, a failed append cut off again, compaction —
+ *   is journal-writer.ts's. Each write's promise resolves only once its record is durable.
  * - Memory follows disk: a record changes the in-memory view only after it is on stable storage, so
  *   nothing the agent reads can vanish in a crash.
- * - Compaction writes the snapshot (tmp + fsync + rename + fsync dir) and then truncates the journal;
- *   records carry a sequence number `n`, so a crash between the two replays nothing twice.
  * - Storage trouble (ENOSPC, EROFS, EIO…) is a state, not a failure (docs/RESILIENCE.md): the batch
  *   that failed is cut off the journal again; a start (or handler state) is refused with
  *   StorageUnavailableError, so no job starts without a record; an outcome, a report, an ack or a
@@ -18,16 +16,15 @@
  *   `outboxFull` turns true (the agent stops taking jobs) and a further outcome is still enqueued
  *   beyond the limit, with a warning; the overflow is bounded by the jobs already running.
  */
-import * as path from 'node:path';
 import { Backoff } from '../lib/backoff';
 import { systemClock, type Clock } from '../lib/clock';
 import { AgentError, errorMessage } from '../lib/errors';
-import { appendDurable, atomicWriteFile, fsyncDir } from '../lib/fsutil';
 import { describeProblem, isStorageError, StorageUnavailableError, type StorageProblem, type StoreHealth } from './health';
-import { SNAPSHOT_FILE, loadState } from './journal-file';
+import { loadState } from './journal-file';
+import { JournalWriter, type Queued } from './journal-writer';
 import { openIo, type Io } from './io';
 import { StoreLockedError } from './lock';
-import { applyRecord, findReported, pickRef, refKey, toSnapshot, type StoreRecord, type StoreState } from './records';
+import { applyRecord, findReported, pickRef, refKey, type StoreRecord, type StoreState } from './records';
 import type { ExecRef, JournalEntry, OutboxItem, StateStore } from './types';
 
 export interface StateStoreOptions {
@@ -39,16 +36,14 @@ export interface StateStoreOptions {
   compactEvery?: number;
   /** Retry delays while the state directory cannot be written (default 1 s doubling to 15 s, full jitter). */
   retry?: { baseMs: number; maxMs: number };
+  /**
+   * Called once this process holds the journal's lock, before the journal is read and compacted:
+   * work that must not run while another agent owns the directory can start here.
+   */
+  onLocked?: () => void;
 }
 
 type RecordBody = StoreRecord extends infer R ? (R extends StoreRecord ? Omit<R, 'n'> : never) : never;
-
-interface Queued {
-  rec: StoreRecord;
-  line: string;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
 
 /** A write that contradicts the journal (e.g. starting an execution that was already reported). */
 export class StoreConflictError extends AgentError {
@@ -65,20 +60,14 @@ function describe(ref: ExecRef): string {
 const DEFERRABLE: ReadonlySet<StoreRecord['op']> = new Set<StoreRecord['op']>(['finish', 'report', 'ack', 'release']);
 
 class FileStateStore implements StateStore {
-  private readonly queue: Queued[] = [];
-  private loop: Promise<void> = Promise.resolve();
-  private flushing = false;
+  private readonly journal: JournalWriter;
   private closing: Promise<void> | undefined;
-  private sinceSnapshot = 0;
   private lastLsn: number;
   private nextSeq: number;
   private readonly finishing = new Map<string, Promise<OutboxItem>>();
   private readonly limit: number;
   private readonly clock: Clock;
   private readonly warn: (msg: string) => void;
-  private readonly compactEvery: number;
-  /** Bytes of the journal that hold complete, durable records. */
-  private goodSize = 0;
   private problem: StorageProblem | undefined;
   /** Records applied to memory that no file holds yet (only while `problem` is set). */
   private unjournaled = 0;
@@ -90,7 +79,7 @@ class FileStateStore implements StateStore {
 
   constructor(
     private readonly dir: string,
-    private io: Io | undefined,
+    io: Io | undefined,
     private readonly state: StoreState,
     opts: StateStoreOptions,
   ) {
@@ -99,8 +88,17 @@ class FileStateStore implements StateStore {
     this.limit = opts.outboxLimit ?? 1000;
     this.clock = opts.clock ?? systemClock;
     this.warn = opts.onWarn ?? (() => undefined);
-    this.compactEvery = opts.compactEvery ?? 1000;
     this.backoff = new Backoff(opts.retry ?? { baseMs: 1000, maxMs: 15_000 });
+    this.journal = new JournalWriter(dir, io, state, {
+      compactEvery: opts.compactEvery ?? 1000,
+      warn: this.warn,
+      writable: () => this.problem === undefined,
+      onAppendFailed: (err, failed) => {
+        const problem = describeProblem(this.dir, 'appending to the journal', err, this.clock.now());
+        this.enterProblem(problem);
+        for (const q of failed) this.settleUnwritable(q, problem);
+      },
+    });
   }
 
   get outboxFull(): boolean {
@@ -240,28 +238,10 @@ class FileStateStore implements StateStore {
     return this.closing;
   }
 
-  /** Fold the journal (and whatever memory holds beyond it) into a fresh snapshot. Never during an append. */
-  async compact(): Promise<void> {
-    const io = this.io;
-    if (io === undefined) throw new AgentError('StoreClosed', 'the journal is not open');
-    await atomicWriteFile(path.join(this.dir, SNAPSHOT_FILE), `${JSON.stringify(toSnapshot(this.state))}\n`, 0o600);
-    await io.handle.truncate(0);
-    await io.handle.datasync();
-    this.goodSize = 0;
-    this.sinceSnapshot = 0;
-  }
-
   /** At open: cut a torn tail, then prove the directory writable by writing the snapshot. */
   async init(goodSize: number, size: number): Promise<void> {
-    this.goodSize = goodSize;
-    const io = this.io;
-    if (io === undefined) return;
     try {
-      // Cut a torn tail before appending, or new records would sit behind garbage.
-      if (goodSize < size) await io.handle.truncate(goodSize);
-      await io.handle.datasync();
-      await fsyncDir(this.dir);
-      await this.compact();
+      await this.journal.repair(goodSize, size);
     } catch (err) {
       if (!isStorageError(err)) throw err;
       this.enterProblem(describeProblem(this.dir, 'writing the state snapshot', err, this.clock.now()));
@@ -274,20 +254,19 @@ class FileStateStore implements StateStore {
   }
 
   private async shutdown(): Promise<void> {
-    while (this.flushing) await this.loop;
+    await this.journal.drained();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     await this.recovering;
     for (const w of [...this.waiters]) w();
     try {
-      if (this.io === undefined) this.io = await openIo(this.dir);
-      await this.compact();
+      await this.journal.open();
+      await this.journal.compact();
     } catch (err) {
       const lost = this.unjournaled > 0 ? `; ${this.unjournaled} record(s) held only in memory are lost (the restart policy decides for their executions)` : '';
       this.warn(`could not compact the journal on close: ${errorMessage(err)}${lost}`);
     } finally {
-      await this.io?.handle.close();
-      await this.io?.release();
+      await this.journal.close();
     }
   }
 
@@ -299,11 +278,7 @@ class FileStateStore implements StateStore {
     return new Promise<void>((resolve, reject) => {
       const q = { rec, line, resolve, reject };
       if (this.problem !== undefined) return this.settleUnwritable(q, this.problem);
-      this.queue.push(q);
-      if (!this.flushing) {
-        this.flushing = true;
-        this.loop = this.flushLoop();
-      }
+      this.journal.append(q);
     });
   }
 
@@ -316,47 +291,6 @@ class FileStateStore implements StateStore {
     applyRecord(this.state, q.rec);
     this.unjournaled++;
     q.resolve();
-  }
-
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.queue.length > 0 && this.problem === undefined) await this.flushBatch(this.queue.splice(0));
-    } finally {
-      // Runs in the same tick the queue was seen empty, so no write can be left unflushed.
-      this.flushing = false;
-    }
-  }
-
-  private async flushBatch(batch: Queued[]): Promise<void> {
-    const data = batch.map((q) => `${q.line}\n`).join('');
-    const io = this.io;
-    try {
-      if (io === undefined) throw new AgentError('StoreClosed', 'the journal is not open');
-      await appendDurable(io.handle, data);
-    } catch (err) {
-      // The file may now end in a partial record: cut it off (a reopen would, too), then go degraded.
-      await io?.handle.truncate(this.goodSize).catch(() => undefined);
-      const problem = describeProblem(this.dir, 'appending to the journal', err, this.clock.now());
-      this.enterProblem(problem);
-      for (const q of [...batch, ...this.queue.splice(0)]) this.settleUnwritable(q, problem);
-      return;
-    }
-    this.goodSize += Buffer.byteLength(data);
-    for (const q of batch) applyRecord(this.state, q.rec);
-    for (const q of batch) q.resolve();
-    this.sinceSnapshot += batch.length;
-    if (this.sinceSnapshot >= this.compactEvery) await this.compactQuietly();
-  }
-
-  private async compactQuietly(): Promise<void> {
-    try {
-      await this.compact();
-    } catch (err) {
-      // The journal is still complete, so a failed compaction costs disk space, not data; try again
-      // after another compactEvery records rather than after every batch.
-      this.sinceSnapshot = 0;
-      this.warn(`could not compact the journal: ${errorMessage(err)}`);
-    }
   }
 
   private enterProblem(problem: StorageProblem): void {
@@ -380,9 +314,9 @@ class FileStateStore implements StateStore {
     this.recovering ??= (async () => {
       let step = 'opening the journal';
       try {
-        this.io ??= await openIo(this.dir);
+        await this.journal.open();
         step = 'writing the state snapshot';
-        await this.compact();
+        await this.journal.compact();
       } catch (err) {
         if (!isStorageError(err) && !(err instanceof StoreLockedError)) this.warn(`state directory still unusable: ${errorMessage(err)}`);
         this.enterProblem(describeProblem(this.dir, step, err, this.clock.now()));
@@ -411,6 +345,7 @@ export async function openStateStore(dir: string, opts: StateStoreOptions = {}):
   let problem: StorageProblem | undefined;
   try {
     io = await openIo(dir);
+    opts.onLocked?.();
   } catch (err) {
     if (!isStorageError(err)) throw err;
     problem = describeProblem(dir, 'opening the journal', err, clock.now());

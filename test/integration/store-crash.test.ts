@@ -23,6 +23,7 @@ const MODULES = [
   'src/store/health.ts',
   'src/store/records.ts',
   'src/store/journal-file.ts',
+  'src/store/journal-writer.ts',
   'src/store/lock.ts',
   'src/store/io.ts',
   'src/store/read.ts',
