@@ -178,7 +178,9 @@ describe('process helper', () => {
     const r = await shellRunner.run(['sleep 100 & echo $!'], { shell: true, onOutput: c.onOutput });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^\d+\n$/);
+    // The grandchild still holds the pipes: the file ends only once it is gone.
     process.kill(c.pids[0]!, 'SIGKILL');
+    expect(await goneSoon(c.pids[0]!)).toBe(true);
   });
 
   it('fails clearly when the program does not exist', async () => {
