@@ -27,11 +27,4 @@ module.exports = {
   testTimeout: 60000,
   reporters: ['default', ['<rootDir>/test/support/count-reporter.js', {}]],
   maxWorkers: 2,
-  // No test leaves a handle open: when jest ends a worker its event loop is already empty and its
-  // 'exit' event fires at once. But a worker that ran many files still holds 300-500 MB (a heap of
-  // mostly garbage from those files), and freeing that took the process another 300-600 ms on a
-  // loaded 2-core machine: past the 500 ms jest waits before it kills the worker and prints "A worker
-  // process has failed to exit gracefully". A worker whose heap is past this limit after a file is
-  // replaced by a fresh one, so little is left to free at the end (exits measured at 100-250 ms).
-  workerIdleMemoryLimit: '128MB',
 };
