@@ -68,6 +68,19 @@ function stopProc(proc: ChildProcess | undefined): Promise<void> {
   return gone;
 }
 
+/**
+ * Until nothing accepts on the port any more. A proxy's forked children (danted's, tinyproxy's)
+ * outlive its main process for a moment and still hold the listening socket: a connection then is
+ * accepted and dropped, not refused, and a "proxy down" reads as a protocol failure.
+ */
+async function closed(port: number, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (await accepts(port)) {
+    if (Date.now() > deadline) throw new Error(`${what} still accepting on ${port} after it was stopped`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function managed(o: { url: (port: number) => string; logFile: string; port: number; what: string; argv: () => Promise<string[]> }): RealProxy {
   let proc: ChildProcess | undefined;
   let out = '';
@@ -90,7 +103,10 @@ function managed(o: { url: (port: number) => string; logFile: string; port: numb
         return '';
       }
     },
-    stop: () => stopProc(proc),
+    stop: async () => {
+      await stopProc(proc);
+      await closed(o.port, o.what);
+    },
     start,
   };
 }
