@@ -14,13 +14,9 @@ import * as mqtt from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { parseMosquittoLog } from '../../src/sim/fronts/presence-log';
 import { startStack, type Stack } from '../support/stack';
+import { watchPresence, type PresenceEvent, type PresenceWatch } from '../support/presence-watch';
 
 jest.setTimeout(60_000);
-
-interface PresenceEvent {
-  topic: string;
-  body: Record<string, unknown>;
-}
 
 let stack: Stack;
 const clients: mqtt.MqttClient[] = [];
@@ -45,27 +41,8 @@ async function connect(clientId: string, protocolVersion: 4 | 5 = 4, files = sta
 }
 
 /** A subscriber to every lifecycle event (the service's certificate: its ACL may read $aws/#). */
-async function watch(): Promise<{ next(match: (e: PresenceEvent) => boolean): Promise<PresenceEvent> }> {
-  const seen: PresenceEvent[] = [];
-  const waiters: { match: (e: PresenceEvent) => boolean; resolve: (e: PresenceEvent) => void }[] = [];
-  const watcher = await connect('monitor', 4, stack.pki.service);
-  watcher.on('message', (topic, payload) => {
-    const e = { topic, body: JSON.parse(payload.toString()) as Record<string, unknown> };
-    seen.push(e);
-    for (const w of waiters.filter((x) => x.match(e))) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(e);
-    }
-  });
-  await watcher.subscribeAsync('$aws/events/presence/#', { qos: 1 });
-  return {
-    next: (match) =>
-      new Promise((resolve) => {
-        const already = seen.find(match);
-        if (already) resolve(already);
-        else waiters.push({ match, resolve });
-      }),
-  };
+async function watch(): Promise<PresenceWatch> {
+  return watchPresence(await connect('monitor', 4, stack.pki.service));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

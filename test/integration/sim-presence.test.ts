@@ -11,11 +11,7 @@ import { join } from 'node:path';
 import * as mqtt from 'mqtt';
 import { certificateId } from '../../src/lib/certs';
 import { startJobsService, type JobsServiceHandle } from '../../src/sim/start';
-
-interface PresenceEvent {
-  topic: string;
-  body: Record<string, unknown>;
-}
+import { watchPresence, type PresenceWatch } from '../support/presence-watch';
 
 let dir: string;
 let sim: JobsServiceHandle;
@@ -52,27 +48,8 @@ async function connect(clientId: string): Promise<mqtt.MqttClient> {
 }
 
 /** A subscriber to every lifecycle event; `next` resolves with the first event (seen or to come) that matches. */
-async function watch(watcherId: string): Promise<{ next(match: (e: PresenceEvent) => boolean): Promise<PresenceEvent> }> {
-  const seen: PresenceEvent[] = [];
-  const waiters: { match: (e: PresenceEvent) => boolean; resolve: (e: PresenceEvent) => void }[] = [];
-  const watcher = await connect(watcherId);
-  watcher.on('message', (topic, payload) => {
-    const e = { topic, body: JSON.parse(payload.toString()) as Record<string, unknown> };
-    seen.push(e);
-    for (const w of waiters.filter((x) => x.match(e))) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(e);
-    }
-  });
-  await watcher.subscribeAsync('$aws/events/presence/#', { qos: 1 });
-  return {
-    next: (match) =>
-      new Promise((resolve) => {
-        const already = seen.find(match);
-        if (already) resolve(already);
-        else waiters.push({ match, resolve });
-      }),
-  };
+async function watch(watcherId: string): Promise<PresenceWatch> {
+  return watchPresence(await connect(watcherId));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
